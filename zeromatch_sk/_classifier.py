@@ -1,6 +1,529 @@
-# placeholder: being written right now by the core-estimator author
-from sklearn.base import BaseEstimator, ClassifierMixin
+"""ZeroMatchClassifier: the scikit-learn estimator."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d, validate_data
+
+from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
+from ._training import TrainingPlan, ZeroMatchNet
+from .augment import resolve_augmentation
+from .providers._base import TeacherError, check_teacher_proba, teacher_predict_proba
+
+__all__ = ["ZeroMatchClassifier"]
+
+UNLABELED = -1
+#: Each stage-2 epoch has at least this many optimizer steps, so small data still trains.
+MIN_STEPS_PER_EPOCH = 20
+
+
+def _is_unlabeled(y: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows whose label is the integer -1 (also inside object arrays)."""
+    if y.dtype == object:
+        return np.fromiter(
+            (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v == UNLABELED for v in y),
+            dtype=bool,
+            count=len(y),
+        )
+    return y == UNLABELED
 
 
 class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
-    pass
+    """Semi-supervised classifier trained with zero-shot foundation-model pseudo-labels.
+
+    ZeroMatch (Chung & Chen, TMLR 2026) trains a compact student network from
+    three sources at once: the few labeled rows, the many unlabeled rows
+    (``y == -1``, scikit-learn's semi-supervised convention), and the
+    zero-shot pseudo-labels of a foundation model (the *teacher*).
+
+    - **Stage 1** distils the teacher into the student: cross-entropy against
+      the teacher's labels on all rows; the checkpoint that agrees most with
+      the teacher on a held-out slice of training rows is kept.
+    - **Stage 2** runs AdaMatch (supervised loss, distribution alignment,
+      relative confidence threshold, consistency between weak and strong
+      views) while an auxiliary head keeps distilling the teacher with a
+      weight ramped from 0 to 1.
+
+    The student is an MLP encoder (or any torch module you give) with a main
+    head, used for prediction, and an auxiliary head. Training runs through a
+    skorch net, ``net_``, so skorch callbacks work.
+
+    Parameters
+    ----------
+    provider : object, callable or None, default=None
+        The teacher: an object with ``predict_proba(X, classes)`` or a
+        callable ``f(X, classes)`` returning an ``(n_samples, n_classes)``
+        probability matrix with columns in the order of ``classes``. It is
+        called once per ``fit`` on the training rows. See
+        :mod:`zeromatch_sk.providers`. ``pseudo_labels`` passed to ``fit``
+        take precedence. With neither, ZeroMatch reduces to plain AdaMatch.
+    classes : array-like or None, default=None
+        All classes the model should know. By default the classes of the
+        labeled rows; pass this when the teacher knows classes that no
+        labeled row has yet.
+    hidden_layer_sizes : tuple of int, default=(512,)
+        Widths of the MLP encoder's ``Linear -> GELU -> Dropout`` blocks.
+        Ignored when ``module`` is given.
+    dropout : float, default=0.1
+        Dropout after each encoder block.
+    module : torch.nn.Module, callable or None, default=None
+        Your own encoder, replacing the MLP. Either a module instance (copied
+        at each fit, so every fit starts from the same weights) or a
+        callable ``module(n_features) -> nn.Module``. It maps
+        ``(batch, n_features)`` float32 tensors to ``(batch, width)``.
+    kd_epochs : int, default=20
+        Stage-1 budget: epochs of distillation over all training rows
+        (batches of ``batch_size * (1 + uratio)`` rows). 0 skips stage 1.
+    max_epochs : int, default=60
+        Stage-2 budget in epochs. An epoch is ``steps_per_epoch`` optimizer
+        steps. 0 skips stage 2 (the student then only imitates the teacher).
+    batch_size : int, default=64
+        Labeled rows per stage-2 step (``B`` in the paper).
+    uratio : int, default=3
+        Unlabeled rows per labeled row in a stage-2 step (``mu``).
+    steps_per_epoch : int or None, default=None
+        Optimizer steps per stage-2 epoch. ``None`` takes one pass over the
+        unlabeled stream (``ceil(n_samples / (batch_size * uratio))``), but
+        at least 20 steps.
+    lr : float, default=1e-3
+        Peak learning rate of AdamW in both stages.
+    weight_decay : float, default=1e-4
+        AdamW weight decay (never applied to biases and other 1-D parameters).
+    warmup_ratio : float, default=0.0
+        Fraction of each stage's steps spent in linear learning-rate warm-up
+        before the cosine decay ``cos(7 pi / 16 * progress)``.
+    p_cutoff : float, default=0.95
+        AdamMatch relative threshold: an unlabeled row's pseudo-label is used
+        when its confidence reaches ``p_cutoff`` times the mean confidence on
+        the labeled batch.
+    da_momentum : float, default=0.999
+        Momentum of the running class distributions used for distribution
+        alignment.
+    lambda_u : float, default=1.0
+        Weight of the consistency loss on unlabeled rows. 0 turns off the
+        semi-supervised loss.
+    lambda_kd : float, default=1.0
+        Weight of the stage-2 distillation loss. 0 gives "distil, then
+        AdaMatch".
+    kd_schedule : {'linear', 'constant'}, default='linear'
+        Stage-2 distillation weight ``alpha_t``: linear from 0 to 1 over the
+        stage, or constantly 1 (the paper's ablation).
+    aux_head : bool, default=True
+        Distil into the auxiliary head ``g`` in stage 2 (the method). False
+        puts the distillation loss on the main head (the paper's ablation).
+    kd_target : {'hard', 'soft'}, default='hard'
+        Distillation targets: the teacher's argmax (as in the paper) or its
+        full probability rows.
+    weak_augment, strong_augment : str, callable or None, default='gaussian', 'scarf'
+        Feature-space views: ``'gaussian'``, ``'scarf'``, ``'identity'``,
+        ``None``, an instance from :mod:`zeromatch_sk.augment`, or a callable
+        ``f(X_batch, generator) -> X_batch`` on torch tensors.
+    device : str, default='cpu'
+        Torch device for training and prediction (``'cuda'``, ``'mps'``, ...).
+    callbacks : list or None, default=None
+        skorch callbacks added to the net (e.g. ``skorch.callbacks.ProgressBar()``).
+    verbose : int, default=0
+        1 prints one line per epoch (stage, losses, mask ratio, time).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the model's initialisation, dropout, batch sampling, the views
+        and the stage-1 hold-out. Torch's global random state is left as it was.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (never -1).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    net_ : ZeroMatchNet
+        The fitted skorch net; ``net_.module_`` is the student.
+    history_ : skorch.History
+        One row per epoch: ``stage`` (1 or 2), ``train_loss``, ``loss_sup``,
+        ``loss_unsup``, ``loss_kd``, ``mask_ratio``, ``alpha``,
+        ``threshold``, ``kd_agreement`` (student versus teacher on the
+        stage-1 hold-out), ``lr`` and ``dur``; per-batch values in
+        ``history_[i, 'batches']``.
+    transduction_ : ndarray of shape (n_samples,)
+        The student's labels for every training row.
+    teacher_proba_ : ndarray of shape (n_samples, n_classes) or None
+        Teacher probabilities used for training (None without a teacher).
+    teacher_accuracy_ : float
+        Accuracy of the teacher on the labeled rows (NaN without a teacher or
+        labeled rows).
+    teacher_agreement_ : float
+        Fraction of unlabeled rows where the student predicts the teacher's
+        class (NaN without a teacher or unlabeled rows).
+    n_labeled_ : int
+        Number of labeled training rows.
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : classic self-training.
+    zeromatch_sk.model_selection.SemiSupervisedKFold : cross-validation with -1 rows.
+
+    Notes
+    -----
+    Departures from the reference implementation are listed in the user
+    guide (``docs/algorithm.rst``): feature-space views instead of image/text
+    augmentations, optional soft distillation targets, and the epoch-based
+    budgets. ``warm_start`` is not supported: every ``fit`` trains from
+    scratch, because stage 2's schedules (learning rate, ``alpha``) are
+    defined over the whole run; continue training through ``net_`` if you
+    must.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from zeromatch_sk import ZeroMatchClassifier
+    >>> X, y_true = make_blobs(n_samples=300, centers=3, random_state=0)
+    >>> y = np.full_like(y_true, -1)
+    >>> y[:15] = y_true[:15]                     # 15 labeled rows, 285 unlabeled
+    >>> teacher = np.eye(3)[y_true]              # a (here perfect) zero-shot teacher
+    >>> clf = ZeroMatchClassifier(kd_epochs=5, max_epochs=5, random_state=0)
+    >>> clf.fit(X, y, pseudo_labels=teacher).score(X, y_true) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "provider": "no_validation",  # checked when called: object with predict_proba or callable
+        "classes": ["array-like", None],
+        "hidden_layer_sizes": [tuple, list],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "module": [None, torch.nn.Module, callable],
+        "kd_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "uratio": [Interval(numbers.Integral, 1, None, closed="left")],
+        "steps_per_epoch": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="left")],
+        "p_cutoff": [Interval(numbers.Real, 0, 1, closed="both")],
+        "da_momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "lambda_u": [Interval(numbers.Real, 0, None, closed="left")],
+        "lambda_kd": [Interval(numbers.Real, 0, None, closed="left")],
+        "kd_schedule": [StrOptions({"linear", "constant"})],
+        "aux_head": ["boolean"],
+        "kd_target": [StrOptions({"hard", "soft"})],
+        "weak_augment": [None, str, callable],
+        "strong_augment": [None, str, callable],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        provider=None,
+        *,
+        classes=None,
+        hidden_layer_sizes=(512,),
+        dropout=0.1,
+        module=None,
+        kd_epochs=20,
+        max_epochs=60,
+        batch_size=64,
+        uratio=3,
+        steps_per_epoch=None,
+        lr=1e-3,
+        weight_decay=1e-4,
+        warmup_ratio=0.0,
+        p_cutoff=0.95,
+        da_momentum=0.999,
+        lambda_u=1.0,
+        lambda_kd=1.0,
+        kd_schedule="linear",
+        aux_head=True,
+        kd_target="hard",
+        weak_augment="gaussian",
+        strong_augment="scarf",
+        device="cpu",
+        callbacks=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.provider = provider
+        self.classes = classes
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.module = module
+        self.kd_epochs = kd_epochs
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.uratio = uratio
+        self.steps_per_epoch = steps_per_epoch
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.p_cutoff = p_cutoff
+        self.da_momentum = da_momentum
+        self.lambda_u = lambda_u
+        self.lambda_kd = lambda_kd
+        self.kd_schedule = kd_schedule
+        self.aux_head = aux_head
+        self.kd_target = kd_target
+        self.weak_augment = weak_augment
+        self.strong_augment = strong_augment
+        self.device = device
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- labels
+    def _check_y(self, X, y):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None. "
+                "Mark unlabeled rows with -1."
+            )
+        y = np.asarray(y)
+        if y.dtype.kind in "US":
+            raise ValueError(
+                f"y has the string dtype {y.dtype}, which cannot hold the integer -1 that marks "
+                "unlabeled rows. Use an object array, e.g. np.array(['cat', -1, 'dog'], dtype=object), "
+                "as scikit-learn's semi-supervised estimators do."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        unlabeled = _is_unlabeled(y)
+        labeled_y = y[~unlabeled]
+        if labeled_y.size:
+            check_classification_targets(labeled_y)
+        return y, unlabeled
+
+    def _resolve_classes(self, labeled_y):
+        classes = np.unique(labeled_y) if labeled_y.size else np.array([], dtype=object)
+        if self.classes is not None:
+            extra = np.asarray(self.classes)
+            if extra.dtype.kind in "US":
+                extra = extra.astype(object)
+            unknown = np.setdiff1d(classes, extra) if classes.size else []
+            if len(unknown):
+                raise ValueError(
+                    f"The labeled rows contain classes {list(unknown)[:5]} that are not in classes="
+                    f"{list(extra)}; add them to classes or drop the parameter."
+                )
+            classes = np.unique(extra)
+        if classes.dtype.kind in "US":
+            classes = classes.astype(object)
+        return classes
+
+    def _resolve_teacher(self, X, pseudo_labels, classes):
+        n, k = len(X), len(classes)
+        if pseudo_labels is not None:
+            P = np.asarray(pseudo_labels)
+            if P.ndim == 1:
+                if len(P) != n:
+                    raise TeacherError(
+                        f"pseudo_labels has {len(P)} entries but X has {n} rows; give one teacher "
+                        "label (or probability row) per training row."
+                    )
+                pos = np.searchsorted(classes, P) if P.dtype != object else None
+                if pos is None or np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != P):
+                    known = set(classes.tolist())
+                    outside = [v for v in P if v not in known]
+                    if outside:
+                        raise TeacherError(
+                            f"pseudo_labels name classes {sorted(set(map(str, outside)))[:5]} outside "
+                            f"classes_ {classes.tolist()}; label them with the estimator's classes, or "
+                            "declare the extra classes with classes=[...]."
+                        )
+                    lookup = {c: i for i, c in enumerate(classes.tolist())}
+                    pos = np.array([lookup[v] for v in P])
+                return np.eye(k)[pos]
+            return check_teacher_proba(P, n, k, source="pseudo_labels")
+        if self.provider is not None:
+            return teacher_predict_proba(self.provider, X, classes)
+        return None
+
+    # -------------------------------------------------------------------- fit
+    def _build_module(self, n_features, n_classes, use_aux):
+        if self.module is None:
+            encoder = MLPEncoder(n_features, tuple(self.hidden_layer_sizes), self.dropout)
+        elif isinstance(self.module, torch.nn.Module):
+            import copy
+
+            encoder = copy.deepcopy(self.module)
+        else:
+            encoder = self.module(n_features)
+            if not isinstance(encoder, torch.nn.Module):
+                raise TypeError(
+                    f"module(n_features) must return a torch.nn.Module, got {type(encoder).__name__}."
+                )
+        width = encoder_output_dim(encoder, n_features)
+        return ZeroMatchModule(encoder, width, n_classes, aux_head=use_aux)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, pseudo_labels=None):
+        """Train the student on labeled rows, unlabeled rows (``y == -1``) and the teacher.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows: embeddings or tabular features.
+        y : array-like of shape (n_samples,)
+            Labels, with ``-1`` for unlabeled rows. Integers, or an object
+            array mixing class labels (e.g. strings) and the integer -1.
+        pseudo_labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Precomputed teacher output for every row of ``X``: class labels
+            (from ``classes_``) or probability rows (columns in the order of
+            ``classes_``). Wins over ``provider``. Routed and sliced per fold
+            by ``Pipeline``, ``GridSearchCV`` and ``cross_validate`` (with
+            metadata routing, after ``set_fit_request(pseudo_labels=True)``).
+
+        Returns
+        -------
+        self : ZeroMatchClassifier
+        """
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2, reset=True)
+        y, unlabeled = self._check_y(X, y)
+        labeled_y = y[~unlabeled]
+        self.classes_ = self._resolve_classes(labeled_y)
+        n_labeled = int((~unlabeled).sum())
+        has_teacher = pseudo_labels is not None or self.provider is not None
+
+        if n_labeled == 0 and not has_teacher:
+            raise ValueError(
+                "y has no labeled rows (every entry is -1) and there is no teacher. Label some rows, "
+                "or pass a provider or pseudo_labels so the student can learn from the teacher alone."
+            )
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"ZeroMatchClassifier needs at least 2 classes, but the labeled rows contain only "
+                f"{len(self.classes_)} class ({self.classes_.tolist()}). Label rows of other classes, "
+                "or declare all classes with classes=[...] and give a teacher that knows them."
+            )
+        if n_labeled == len(y):
+            warnings.warn(
+                "y contains no unlabeled rows (-1): ZeroMatch then trains on the labels and the "
+                "teacher only. Mark unlabeled rows with -1 to use them.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        teacher = self._resolve_teacher(X, pseudo_labels, self.classes_)
+        if n_labeled == 0:
+            warnings.warn(
+                "y has no labeled rows: training the student from the teacher alone (stage 1, "
+                "knowledge distillation); stage 2 needs labels and is skipped.",
+                UserWarning,
+                stacklevel=2,
+            )
+        trains_stage1 = teacher is not None and self.kd_epochs > 0
+        trains_stage2 = n_labeled > 0 and self.max_epochs > 0
+        if not (trains_stage1 or trains_stage2):
+            raise ValueError(
+                f"Nothing to train with kd_epochs={self.kd_epochs}, max_epochs={self.max_epochs}, "
+                f"{'a' if teacher is not None else 'no'} teacher and {n_labeled} labeled rows: stage 1 "
+                "needs a teacher and kd_epochs > 0, stage 2 needs labeled rows and max_epochs > 0."
+            )
+
+        y_index = np.full(len(y), UNLABELED, dtype=np.int64)
+        y_index[~unlabeled] = np.searchsorted(self.classes_, labeled_y)
+
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        device = torch.device(self.device)
+        # fork_rng: seeding for init and dropout without touching the user's global torch state.
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            use_aux = bool(self.aux_head) and teacher is not None and self.lambda_kd > 0
+            module = self._build_module(X.shape[1], len(self.classes_), use_aux)
+            plan = TrainingPlan(
+                kd_epochs=self.kd_epochs,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                uratio=self.uratio,
+                steps_per_epoch=self.steps_per_epoch,
+                min_steps_per_epoch=MIN_STEPS_PER_EPOCH,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                warmup_ratio=self.warmup_ratio,
+                p_cutoff=self.p_cutoff,
+                da_momentum=self.da_momentum,
+                lambda_u=self.lambda_u,
+                lambda_kd=self.lambda_kd,
+                kd_schedule=self.kd_schedule,
+                aux_head=use_aux,
+                kd_target=self.kd_target,
+                weak_augment=resolve_augmentation(self.weak_augment, X, param="weak_augment"),
+                strong_augment=resolve_augmentation(self.strong_augment, X, param="strong_augment"),
+                seed=seed,
+            )
+            self.net_ = ZeroMatchNet(
+                module,
+                plan=plan,
+                device=self.device,
+                callbacks=list(self.callbacks) if self.callbacks else None,
+                verbose=self.verbose,
+            )
+            X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=device)
+            y_t = torch.as_tensor(y_index, device=device)
+            T_t = None if teacher is None else torch.as_tensor(teacher, dtype=torch.float32, device=device)
+            self.net_.fit(X_t, y_t, teacher=T_t)
+            self.net_.generator_ = None  # torch generators do not pickle; training is over
+
+        self.history_ = self.net_.history
+        self.n_labeled_ = n_labeled
+        self.teacher_proba_ = teacher
+        student = self.net_.predict_proba(X_t).argmax(axis=1)
+        self.transduction_ = self.classes_[student]
+        if teacher is not None:
+            teacher_idx = teacher.argmax(axis=1)
+            self.teacher_accuracy_ = (
+                float(np.mean(teacher_idx[~unlabeled] == y_index[~unlabeled])) if n_labeled else float("nan")
+            )
+            self.teacher_agreement_ = (
+                float(np.mean(student[unlabeled] == teacher_idx[unlabeled])) if unlabeled.any() else float("nan")
+            )
+        else:
+            self.teacher_accuracy_ = self.teacher_agreement_ = float("nan")
+        return self
+
+    # ---------------------------------------------------------------- predict
+    def predict_proba(self, X):
+        """Class probabilities from the student's main head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=torch.device(self.device))
+        return self.net_.predict_proba(X_t).astype(np.float64)
+
+    def predict(self, X):
+        """Predict class labels with the student's main head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,329 @@
+"""The training loop: a skorch ``NeuralNet`` that runs ZeroMatch's two stages.
+
+:class:`ZeroMatchNet` keeps skorch's machinery (callbacks, history, printing,
+``KeyboardInterrupt`` handling, device placement) and replaces only what
+ZeroMatch does differently:
+
+- ``fit_loop`` runs stage 1 (distil the teacher into ``h`` and ``f``) and then
+  stage 2 (AdaMatch plus auxiliary-head distillation), one skorch epoch at a
+  time, so ``on_epoch_*`` and ``on_batch_*`` callbacks fire in both stages;
+- batches are drawn by indexing whole tensors with precomputed index tensors:
+  no ``Dataset.__getitem__``, no collation, no Python loop over rows;
+- ``train_step_single`` computes the stage's loss from the pure functions in
+  :mod:`zeromatch_sk._losses` and records every term per batch.
+
+The estimator (:class:`zeromatch_sk.ZeroMatchClassifier`) builds this net
+inside ``fit``; users reach it as ``clf.net_``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNet
+
+from ._losses import (
+    align_distribution,
+    alpha_schedule,
+    consistency_loss,
+    cosine_lr_factor,
+    distillation_loss,
+    ema_update,
+    pseudo_label_mask,
+    relative_threshold,
+    supervised_loss,
+)
+
+__all__ = ["TrainingPlan", "ZeroMatchNet", "holdout_size"]
+
+#: Stage 1 stops once the student agrees with the teacher this often on the hold-out.
+KD_AGREEMENT_STOP = 0.9999
+#: Per-epoch means recorded in the history (besides skorch's own train_loss and dur).
+EPOCH_KEYS = ("loss_sup", "loss_unsup", "loss_kd", "mask_ratio", "alpha", "threshold", "lr")
+#: Inference runs in chunks of this many rows (memory, not speed, bounds it).
+PREDICT_CHUNK = 8192
+
+
+def holdout_size(n_rows: int) -> int:
+    """Rows held out to select the stage-1 checkpoint, as the reference code does.
+
+    0 means "score agreement on all rows" (n <= 9,000); otherwise 20 % of the
+    rows, or 10 % above 90,000.
+    """
+    if n_rows <= 9_000:
+        return 0
+    return int(round(n_rows * (0.2 if n_rows <= 90_000 else 0.1)))
+
+
+@dataclass
+class TrainingPlan:
+    """Everything the loop needs to know about the algorithm, resolved by the estimator."""
+
+    kd_epochs: int
+    max_epochs: int
+    batch_size: int
+    uratio: int
+    steps_per_epoch: int | None
+    min_steps_per_epoch: int
+    lr: float
+    weight_decay: float
+    warmup_ratio: float
+    p_cutoff: float
+    da_momentum: float
+    lambda_u: float
+    lambda_kd: float
+    kd_schedule: str
+    aux_head: bool
+    kd_target: str
+    weak_augment: Callable
+    strong_augment: Callable
+    seed: int
+
+
+class ZeroMatchNet(NeuralNet):
+    """skorch ``NeuralNet`` running ZeroMatch's stage 1 and stage 2.
+
+    Parameters
+    ----------
+    module : ZeroMatchModule
+        The student, already built.
+    plan : TrainingPlan
+        Algorithm settings.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet` (``device``, ``callbacks``,
+        ``verbose``, ...).
+
+    Notes
+    -----
+    Call ``fit(X, y, teacher=T)`` with ``X`` a float32 tensor, ``y`` a long
+    tensor of class indices with ``-1`` for unlabeled rows, and ``T`` either
+    ``None`` (no teacher: plain AdaMatch) or an ``(n, n_classes)`` float tensor
+    of teacher probabilities.
+    """
+
+    def __init__(self, module, *, plan: TrainingPlan, **kwargs):
+        kwargs.setdefault("criterion", torch.nn.CrossEntropyLoss)
+        kwargs.setdefault("optimizer", torch.optim.AdamW)
+        kwargs.setdefault("train_split", None)
+        kwargs.setdefault("predict_nonlinearity", "auto")
+        super().__init__(module, lr=plan.lr, max_epochs=plan.max_epochs, batch_size=plan.batch_size, **kwargs)
+        self.plan = plan
+
+    # ------------------------------------------------------------------ setup
+    def initialize_optimizer(self, triggered_directly=None):
+        self.optimizer_ = self._make_optimizer(include_aux=False)
+        return self
+
+    def _make_optimizer(self, include_aux: bool) -> torch.optim.Optimizer:
+        # AdamW without weight decay on biases and other 1-D parameters, as in the reference.
+        decay, no_decay = [], []
+        for name, param in self.module_.named_parameters():
+            if not param.requires_grad or (name.startswith("aux_head.") and not include_aux):
+                continue
+            (decay if param.ndim > 1 else no_decay).append(param)
+        groups = [
+            {"params": decay, "weight_decay": self.plan.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+        return self.optimizer(groups, lr=self.plan.lr)
+
+    # -------------------------------------------------------------- inference
+    def get_dataset(self, X, y=None):
+        # Prediction: keep the tensor as is; batches are slices of it.
+        if isinstance(X, torch.Tensor):
+            return X
+        return torch.as_tensor(np.asarray(X, dtype=np.float32))
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            raise RuntimeError("ZeroMatchNet draws training batches itself; call fit(X, y, teacher=...).")
+        # (X, None) pairs: skorch's unpack_data splits each batch into X and y.
+        return [(dataset[i : i + PREDICT_CHUNK], None) for i in range(0, len(dataset), PREDICT_CHUNK)]
+
+    # --------------------------------------------------------------- training
+    def fit_loop(self, X, y=None, epochs=None, *, teacher=None, _routing_method="fit", **fit_params):
+        plan = self.plan
+        device = X.device
+        self.generator_ = torch.Generator(device=device).manual_seed(plan.seed)
+        n = len(X)
+        labeled = torch.nonzero(y >= 0).flatten()
+        kd_targets = None
+        if teacher is not None:
+            kd_targets = teacher if plan.kd_target == "soft" else teacher.argmax(dim=1)
+            teacher_labels = teacher.argmax(dim=1)
+
+        # Stage-1 hold-out: agreement with the teacher, never true labels, selects the checkpoint.
+        n_hold = holdout_size(n)
+        order = torch.randperm(n, generator=self.generator_, device=device)
+        hold = order[:n_hold] if n_hold else order
+        kd_train = order[n_hold:] if n_hold else order
+        self.holdout_indices_ = hold
+
+        if teacher is not None and plan.kd_epochs > 0:
+            self._run_stage1(X, kd_targets, teacher_labels, kd_train, hold)
+        if plan.max_epochs > 0 and len(labeled) > 0:
+            teacher_eval = (teacher_labels, hold) if teacher is not None else None
+            self._run_stage2(X, y, kd_targets, labeled, teacher_eval)
+        return self
+
+    def _agreement(self, X, teacher_labels, rows) -> float:
+        pred = self._predict_logits(X[rows]).argmax(dim=1)
+        return float((pred == teacher_labels[rows]).float().mean())
+
+    def _predict_logits(self, X):
+        self.module_.eval()
+        with torch.no_grad():
+            out = torch.cat([self.module_(X[i : i + PREDICT_CHUNK]) for i in range(0, len(X), PREDICT_CHUNK)])
+        return out
+
+    def _run_epoch(self, batches, stage: int, extra: dict[str, Any]):
+        """One skorch epoch: notify callbacks, step through ``batches``, record epoch means."""
+        self.notify("on_epoch_begin", dataset_train=None, dataset_valid=None)
+        self.history.record("stage", stage)
+        self.run_single_epoch(batches, training=True, prefix="train", step_fn=self.train_step)
+        row = self.history[-1]
+        sizes = np.array([b["train_batch_size"] for b in row["batches"]], dtype=float)
+        # Every epoch records every key (NaN where a stage has no such term), so
+        # the printed table and history_[:, key] keep one column per quantity.
+        for key in EPOCH_KEYS:
+            values = [b[key] for b in row["batches"] if key in b]
+            mean = float(np.average(values, weights=sizes[: len(values)])) if values else float("nan")
+            self.history.record(key, mean)
+        for key, value in extra.items():
+            self.history.record(key, value() if callable(value) else value)
+        if "kd_agreement" not in extra:
+            self.history.record("kd_agreement", float("nan"))
+        self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
+
+    def _run_stage1(self, X, kd_targets, teacher_labels, train_rows, hold):
+        plan = self.plan
+        self.stage_ = 1
+        self.optimizer_ = self._make_optimizer(include_aux=False)
+        batch = plan.batch_size * (1 + plan.uratio)
+        steps = math.ceil(len(train_rows) / batch)
+        self.total_steps_, self.step_ = steps * plan.kd_epochs, 0
+        best, best_state = -1.0, None
+        for _ in range(plan.kd_epochs):
+            perm = train_rows[torch.randperm(len(train_rows), generator=self.generator_, device=X.device)]
+            batches = ((X[idx], kd_targets[idx]) for idx in perm.split(batch))
+            agreement = {}
+            self._run_epoch(
+                batches, 1, {"kd_agreement": lambda: agreement.setdefault("v", self._agreement(X, teacher_labels, hold))}
+            )
+            score = agreement["v"]
+            if score > best:
+                best, best_state = score, copy.deepcopy(self.module_.state_dict())
+            if score > KD_AGREEMENT_STOP:
+                break
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        self.kd_agreement_ = best
+
+    def _run_stage2(self, X, y, kd_targets, labeled, teacher_eval):
+        plan = self.plan
+        self.stage_ = 2
+        self.optimizer_ = self._make_optimizer(include_aux=True)
+        B, U = plan.batch_size, plan.batch_size * plan.uratio
+        n = len(X)
+        steps = plan.steps_per_epoch or max(math.ceil(n / U), plan.min_steps_per_epoch)
+        self.total_steps_, self.step_ = steps * plan.max_epochs, 0
+        self.p_model_, self.p_target_ = None, None
+        extra = {}
+        if teacher_eval is not None:
+            labels, hold = teacher_eval
+            extra["kd_agreement"] = lambda: self._agreement(X, labels, hold)
+        for _ in range(plan.max_epochs):
+            lab = labeled[self._cycled_permutation(len(labeled), steps * B, X.device)].view(steps, B)
+            # The unlabeled stream holds every training row, labeled ones included (reference code).
+            ulb = self._cycled_permutation(n, steps * U, X.device).view(steps, U)
+            batches = self._stage2_batches(X, y, kd_targets, lab, ulb)
+            self._run_epoch(batches, 2, extra)
+
+    @staticmethod
+    def _stage2_batches(X, y, kd_targets, lab, ulb):
+        for li, ui in zip(lab, ulb):
+            t_l = kd_targets[li] if kd_targets is not None else None
+            t_u = kd_targets[ui] if kd_targets is not None else None
+            yield X[li], y[li], t_l, X[ui], t_u
+
+    def _cycled_permutation(self, n: int, count: int, device) -> torch.Tensor:
+        """``count`` indices into ``range(n)``: back-to-back random permutations, drawn in one call."""
+        reps = math.ceil(count / n)
+        keys = torch.rand((reps, n), generator=self.generator_, device=device)
+        return keys.argsort(dim=1).flatten()[:count]
+
+    def _set_lr(self) -> float:
+        plan = self.plan
+        warmup = int(plan.warmup_ratio * self.total_steps_)
+        lr = plan.lr * cosine_lr_factor(self.step_, self.total_steps_, warmup)
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr
+        return lr
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        lr = self._set_lr()
+        if self.stage_ == 1:
+            step = self._stage1_step(batch)
+        else:
+            step = self._stage2_step(batch)
+        step["loss"].backward()
+        self.history.record_batch("lr", lr)
+        self.step_ += 1
+        return step
+
+    def _stage1_step(self, batch):
+        x, target = batch
+        logits = self.module_(self.plan.weak_augment(x, self.generator_))
+        loss = distillation_loss(logits, target)
+        self.history.record_batch("loss_kd", loss.item())
+        return {"loss": loss, "y_pred": logits}
+
+    def _stage2_step(self, batch):
+        plan, module, gen = self.plan, self.module_, self.generator_
+        x_l, y_l, t_l, x_u, t_u = batch
+        B, U = len(x_l), len(x_u)
+        use_u = plan.lambda_u > 0
+        views = [plan.weak_augment(x_l, gen), plan.weak_augment(x_u, gen)]
+        if use_u:
+            views.append(plan.strong_augment(x_u, gen))
+        z = module.encode(torch.cat(views))  # one forward for all views
+        logits = module.head(z)
+        logits_l, logits_uw = logits[:B], logits[B : B + U]
+
+        loss_sup = supervised_loss(logits_l, y_l)
+        loss = loss_sup
+        record = {"loss_sup": loss_sup.item()}
+
+        if use_u:
+            with torch.no_grad():
+                probs_l = F.softmax(logits_l, dim=1)
+                probs_u = F.softmax(logits_uw, dim=1)
+                if self.p_target_ is None:
+                    self.p_target_ = torch.full_like(probs_l[0], 1.0 / probs_l.shape[1])
+                self.p_model_ = ema_update(self.p_model_, probs_u.mean(dim=0), plan.da_momentum)
+                self.p_target_ = ema_update(self.p_target_, probs_l.mean(dim=0), plan.da_momentum)
+                aligned = align_distribution(probs_u, self.p_target_, self.p_model_)
+                tau = relative_threshold(probs_l, plan.p_cutoff)
+                mask, pseudo = pseudo_label_mask(aligned, tau)
+            loss_unsup = consistency_loss(logits[B + U :], pseudo, mask)
+            loss = loss + plan.lambda_u * loss_unsup
+            record.update(loss_unsup=loss_unsup.item(), mask_ratio=mask.mean().item(), threshold=float(tau))
+
+        if t_l is not None and plan.lambda_kd > 0:
+            alpha = alpha_schedule(self.step_, self.total_steps_, plan.kd_schedule)
+            # The auxiliary head g reads the same encoder output; its gradient still shapes h.
+            kd_logits = module.aux_head(z[: B + U]) if plan.aux_head else logits[: B + U]
+            loss_kd = distillation_loss(kd_logits, torch.cat([t_l, t_u]))
+            loss = loss + plan.lambda_kd * alpha * loss_kd
+            record.update(loss_kd=loss_kd.item(), alpha=alpha)
+
+        for key, value in record.items():
+            self.history.record_batch(key, value)
+        return {"loss": loss, "y_pred": logits_l}

@@ -1,0 +1,232 @@
+"""Weak and strong views of feature vectors.
+
+ZeroMatch's consistency loss needs a *weak* and a *strong* view of every
+unlabeled row. The paper uses image and text augmentations; rows of a table
+or of an embedding matrix need views in feature space instead (our
+adaptation, not part of the paper):
+
+- :class:`GaussianNoise` adds noise scaled by each feature's standard
+  deviation (the default weak view);
+- :class:`Scarf` replaces a random fraction of each row's features by the
+  same features of other rows of the batch, then adds noise (SCARF, Bahri et
+  al., ICLR 2022; the default strong view);
+- :class:`Identity` leaves rows unchanged.
+
+Every augmentation is a callable ``f(X_batch, generator) -> X_batch`` on a
+float tensor of shape ``(batch, n_features)``; ``generator`` is a
+``torch.Generator`` owned by the training loop, so a fixed ``random_state``
+reproduces every view. Any callable with that signature works as
+``weak_augment``/``strong_augment``; an optional ``fit(X)`` method is called
+once on the training rows before training, which is how the built-in views
+learn per-feature scales.
+
+All three classes are scikit-learn estimators: ``get_params``/``set_params``
+make them grid-searchable (``{"strong_augment": [Scarf(rate=0.3), Scarf(rate=0.6)]}``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, clone
+
+__all__ = ["GaussianNoise", "Identity", "Scarf", "resolve_augmentation"]
+
+
+def _rows_are_unit_norm(X: np.ndarray) -> bool:
+    norms = np.linalg.norm(X, axis=1)
+    return bool(np.mean(np.abs(norms - 1.0) < 1e-3) > 0.99)
+
+
+class _FeatureSpaceView(BaseEstimator):
+    """Shared fitting logic: per-feature scale and whether rows are unit-norm."""
+
+    renormalize: bool | str
+
+    def fit(self, X, y=None):
+        """Learn each feature's standard deviation and whether rows are unit-norm.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = np.asarray(X, dtype=np.float64)
+        std = X.std(axis=0)
+        # A constant feature gets the mean scale, so noise still reaches it
+        # without blowing up features that vary little.
+        fallback = std[std > 0].mean() if np.any(std > 0) else 1.0
+        std = np.where(std > 0, std, fallback)
+        self.scale_ = torch.as_tensor(std, dtype=torch.float32)
+        if self.renormalize == "auto":
+            self.renormalize_ = _rows_are_unit_norm(X)
+        elif isinstance(self.renormalize, (bool, np.bool_)):
+            self.renormalize_ = bool(self.renormalize)
+        else:
+            raise ValueError(f"renormalize must be True, False or 'auto', got {self.renormalize!r}.")
+        return self
+
+    def _scale(self, X: torch.Tensor) -> torch.Tensor:
+        scale = getattr(self, "scale_", None)
+        if scale is None:
+            return torch.ones(X.shape[1], dtype=X.dtype, device=X.device)
+        if scale.device != X.device or scale.dtype != X.dtype:
+            scale = self.scale_ = scale.to(device=X.device, dtype=X.dtype)
+        return scale
+
+    def _finish(self, X: torch.Tensor) -> torch.Tensor:
+        if getattr(self, "renormalize_", False):
+            return torch.nn.functional.normalize(X, dim=1)
+        return X
+
+
+class Identity(BaseEstimator):
+    """The identity view: rows pass through unchanged.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.ones(2, 3)
+    >>> bool(torch.equal(Identity()(x, torch.Generator()), x))
+    True
+    """
+
+    def __call__(self, X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return X
+
+
+class GaussianNoise(_FeatureSpaceView):
+    """Weak view: ``x + scale * std * N(0, 1)``, per feature.
+
+    Parameters
+    ----------
+    scale : float, default=0.02
+        Noise standard deviation as a fraction of each feature's standard
+        deviation in the training rows.
+    renormalize : bool or 'auto', default='auto'
+        Project the noisy rows back onto the unit sphere. ``'auto'`` does so
+        when the training rows are unit-norm (as sentence and CLIP embeddings
+        are), keeping views on the manifold the encoder sees at test time.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> X = np.random.default_rng(0).normal(size=(100, 4))
+    >>> view = GaussianNoise(scale=0.1).fit(X)
+    >>> view(torch.zeros(2, 4), torch.Generator().manual_seed(0)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, scale: float = 0.02, renormalize: bool | str = "auto"):
+        self.scale = scale
+        self.renormalize = renormalize
+
+    def __call__(self, X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(X.shape, generator=generator, dtype=X.dtype, device=X.device)
+        return self._finish(X + noise * (self.scale * self._scale(X)))
+
+
+class Scarf(_FeatureSpaceView):
+    """Strong view: SCARF-style feature corruption plus noise.
+
+    For every row, each feature is replaced with probability ``rate`` by the
+    same feature of a random row of the batch (a draw from the feature's
+    empirical marginal), then ``noise * std * N(0, 1)`` is added.
+
+    Parameters
+    ----------
+    rate : float, default=0.4
+        Fraction of features replaced, in [0, 1].
+    noise : float, default=0.05
+        Noise standard deviation as a fraction of each feature's standard
+        deviation.
+    renormalize : bool or 'auto', default='auto'
+        As in :class:`GaussianNoise`.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> X = np.random.default_rng(0).normal(size=(100, 8))
+    >>> view = Scarf(rate=0.5, noise=0.0).fit(X)
+    >>> xb = torch.as_tensor(X[:16], dtype=torch.float32)
+    >>> out = view(xb, torch.Generator().manual_seed(0))
+    >>> out.shape, bool((out == xb).float().mean() > 0.3)
+    (torch.Size([16, 8]), True)
+    """
+
+    def __init__(self, rate: float = 0.4, noise: float = 0.05, renormalize: bool | str = "auto"):
+        self.rate = rate
+        self.noise = noise
+        self.renormalize = renormalize
+
+    def __call__(self, X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        n, d = X.shape
+        # out[i, j] = X[donor[i, j], j]: one gather, no loop over rows.
+        donor = torch.randint(n, (n, d), generator=generator, device=X.device)
+        corrupt = torch.rand((n, d), generator=generator, device=X.device) < self.rate
+        out = torch.where(corrupt, X.gather(0, donor), X)
+        if self.noise:
+            noise = torch.randn((n, d), generator=generator, dtype=X.dtype, device=X.device)
+            out = out + noise * (self.noise * self._scale(X))
+        return self._finish(out)
+
+
+_NAMED = {"identity": Identity, "none": Identity, "gaussian": GaussianNoise, "scarf": Scarf}
+
+
+def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):
+    """Turn a user's ``weak_augment``/``strong_augment`` value into a ready callable.
+
+    Parameters
+    ----------
+    spec : {'gaussian', 'scarf', 'identity'}, None, or callable
+        A name, ``None`` (identity), or a callable ``f(X_batch, generator)``.
+        Estimator-like callables are cloned, so the user's object is never
+        modified; an optional ``fit(X)`` method is called on ``X_train``.
+    X_train : ndarray of shape (n_samples, n_features)
+        Rows used to fit per-feature scales.
+    param : str
+        Parameter name for error messages.
+
+    Returns
+    -------
+    view : callable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> resolve_augmentation("scarf", np.eye(3))
+    Scarf()
+    """
+    if spec is None:
+        return Identity()
+    if isinstance(spec, str):
+        key = spec.lower()
+        if key not in _NAMED:
+            raise ValueError(
+                f"{param}={spec!r} is not a known augmentation; use one of {sorted(set(_NAMED) - {'none'})}, "
+                f"None, or a callable f(X_batch, generator) -> X_batch."
+            )
+        view = _NAMED[key]()
+    elif callable(spec):
+        view = clone(spec) if isinstance(spec, BaseEstimator) else spec
+    else:
+        raise TypeError(
+            f"{param} must be a name ('gaussian', 'scarf', 'identity'), None, or a callable "
+            f"f(X_batch, generator) -> X_batch; got {type(spec).__name__}."
+        )
+    for name in ("scale", "rate", "noise"):
+        value = getattr(view, name, None) if isinstance(view, _FeatureSpaceView) else None
+        if value is not None and (not isinstance(value, numbers.Real) or value < 0):
+            raise ValueError(f"{param}: {type(view).__name__}.{name} must be a non-negative number, got {value!r}.")
+    if isinstance(view, Scarf) and view.rate > 1:
+        raise ValueError(f"{param}: Scarf.rate is a fraction of features and must be in [0, 1], got {view.rate}.")
+    if hasattr(view, "fit"):
+        view.fit(X_train)
+    return view
