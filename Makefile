@@ -1,0 +1,33 @@
+# One virtual environment in .venv, created on first use by any target.
+# torch/torchvision are pinned by constraints.txt so pip never resolves a bare
+# `torch` to a multi-GB build of its own choosing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: install demo test docs benchmark clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[all]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m zeromatch_sk.benchmark --quick
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+benchmark: $(STAMP)
+	$(PY) -m zeromatch_sk.benchmark
+
+clean:
+	rm -rf $(VENV) docs/_build docs/auto_examples docs/gen_modules
