@@ -131,7 +131,11 @@ class ZeroMatchNet(NeuralNet):
             {"params": decay, "weight_decay": self.plan.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        return self.optimizer(groups, lr=self.plan.lr)
+        kwargs = {}
+        if self.optimizer is torch.optim.AdamW:
+            # One fused kernel per step instead of a Python loop over parameters.
+            kwargs["fused"] = True
+        return self.optimizer(groups, lr=self.plan.lr, **kwargs)
 
     # -------------------------------------------------------------- inference
     def get_dataset(self, X, y=None):
