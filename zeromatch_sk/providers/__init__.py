@@ -20,12 +20,15 @@ from ._base import (
 
 __all__ = [
     "BaseProvider",
+    "BudgetExceededError",
     "ClipProvider",
     "LLMProvider",
+    "LLMProviderError",
     "SentenceTransformerProvider",
     "TeacherError",
     "TeacherProvider",
     "check_teacher_proba",
+    "parse_answer",
     "resolve_class_names",
     "teacher_predict_proba",
 ]
@@ -34,6 +37,9 @@ _LAZY = {
     "ClipProvider": "._clip",
     "SentenceTransformerProvider": "._sentence",
     "LLMProvider": "._llm",
+    "LLMProviderError": "._llm",
+    "BudgetExceededError": "._llm",
+    "parse_answer": "._llm",
 }
 
 
