@@ -108,6 +108,13 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     da_momentum : float, default=0.999
         Momentum of the running class distributions used for distribution
         alignment.
+    da_target : 'labeled' or array-like of shape (n_classes,), default='labeled'
+        Target class distribution of distribution alignment. ``'labeled'``
+        tracks the student's predictions on the labeled batches, as AdaMatch
+        does; that assumes the labeled rows have the class balance of the
+        unlabeled ones. When they do not (labels drawn class-balanced from
+        imbalanced data), give the unlabeled rows' class prior instead, in
+        the order of ``classes_``.
     lambda_u : float, default=1.0
         Weight of the consistency loss on unlabeled rows. 0 turns off the
         semi-supervised loss.
@@ -211,6 +218,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="left")],
         "p_cutoff": [Interval(numbers.Real, 0, 1, closed="both")],
         "da_momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "da_target": [StrOptions({"labeled"}), "array-like"],
         "lambda_u": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_kd": [Interval(numbers.Real, 0, None, closed="left")],
         "kd_schedule": [StrOptions({"linear", "constant"})],
@@ -242,6 +250,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         warmup_ratio=0.0,
         p_cutoff=0.95,
         da_momentum=0.999,
+        da_target="labeled",
         lambda_u=1.0,
         lambda_kd=1.0,
         kd_schedule="linear",
@@ -269,6 +278,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         self.warmup_ratio = warmup_ratio
         self.p_cutoff = p_cutoff
         self.da_momentum = da_momentum
+        self.da_target = da_target
         self.lambda_u = lambda_u
         self.lambda_kd = lambda_kd
         self.kd_schedule = kd_schedule
@@ -347,6 +357,17 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         if self.provider is not None:
             return teacher_predict_proba(self.provider, X, classes)
         return None
+
+    def _resolve_da_target(self):
+        if isinstance(self.da_target, str):
+            return None
+        prior = np.asarray(self.da_target, dtype=np.float64)
+        if prior.shape != (len(self.classes_),) or not np.all(np.isfinite(prior)) or (prior <= 0).any():
+            raise ValueError(
+                f"da_target must be 'labeled' or a class prior with one positive entry per class "
+                f"({len(self.classes_)} classes, in the order of classes_); got {self.da_target!r}."
+            )
+        return torch.as_tensor(prior / prior.sum(), dtype=torch.float32)
 
     # -------------------------------------------------------------------- fit
     def _build_module(self, n_features, n_classes, use_aux):
@@ -461,6 +482,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 weak_augment=resolve_augmentation(self.weak_augment, X, param="weak_augment"),
                 strong_augment=resolve_augmentation(self.strong_augment, X, param="strong_augment"),
                 seed=seed,
+                da_target=self._resolve_da_target(),
             )
             self.net_ = ZeroMatchNet(
                 module,

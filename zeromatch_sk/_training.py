@@ -84,6 +84,8 @@ class TrainingPlan:
     weak_augment: Callable
     strong_augment: Callable
     seed: int
+    #: Fixed distribution-alignment target (a class prior); None tracks the labeled batches (reference).
+    da_target: torch.Tensor | None = None
 
 
 class ZeroMatchNet(NeuralNet):
@@ -309,10 +311,13 @@ class ZeroMatchNet(NeuralNet):
             with torch.no_grad():
                 probs_l = F.softmax(logits_l, dim=1)
                 probs_u = F.softmax(logits_uw, dim=1)
-                if self.p_target_ is None:
-                    self.p_target_ = torch.full_like(probs_l[0], 1.0 / probs_l.shape[1])
                 self.p_model_ = ema_update(self.p_model_, probs_u.mean(dim=0), plan.da_momentum)
-                self.p_target_ = ema_update(self.p_target_, probs_l.mean(dim=0), plan.da_momentum)
+                if plan.da_target is not None:
+                    self.p_target_ = plan.da_target.to(probs_u)
+                else:
+                    if self.p_target_ is None:
+                        self.p_target_ = torch.full_like(probs_l[0], 1.0 / probs_l.shape[1])
+                    self.p_target_ = ema_update(self.p_target_, probs_l.mean(dim=0), plan.da_momentum)
                 aligned = align_distribution(probs_u, self.p_target_, self.p_model_)
                 tau = relative_threshold(probs_l, plan.p_cutoff)
                 mask, pseudo = pseudo_label_mask(aligned, tau)
