@@ -1,0 +1,203 @@
+"""Fast tests of the benchmark's pieces: splits, label draws, teachers, the cache, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from zeromatch_sk.benchmark import (
+    BenchmarkDataset,
+    Method,
+    balanced_label_draw,
+    benchmark_arrays,
+    cached_text_features,
+    default_methods,
+    load_dataset,
+    make_dataset,
+    run_benchmark,
+    stratified_split,
+    synthetic_teacher,
+)
+from zeromatch_sk.benchmark._methods import labeled_positions
+
+TINY = {"kd_epochs": 1, "max_epochs": 1, "steps_per_epoch": 3, "hidden_layer_sizes": (16,)}
+
+
+# ----------------------------------------------------------------- label draws
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_balanced_label_draw_is_balanced_and_unique(seed):
+    y = np.repeat(np.arange(4), [30, 50, 70, 90])
+    pos = balanced_label_draw(y, 40, random_state=seed)
+    assert len(pos) == len(np.unique(pos)) == 40
+    assert np.bincount(y[pos]).tolist() == [10, 10, 10, 10]
+
+
+def test_balanced_label_draw_remainder_and_small_classes():
+    y = np.repeat(np.arange(3), [2, 100, 100])
+    pos = balanced_label_draw(y, 31, random_state=0)
+    counts = np.bincount(y[pos], minlength=3)
+    assert counts.sum() == 31 and counts[0] == 2  # the tiny class gives all it has
+    assert abs(int(counts[1]) - int(counts[2])) <= 1  # the others share the rest evenly
+    # Deterministic per seed, different across seeds.
+    assert np.array_equal(pos, balanced_label_draw(y, 31, random_state=0))
+    assert not np.array_equal(pos, balanced_label_draw(y, 31, random_state=1))
+
+
+def test_budget_larger_than_pool_takes_everything():
+    y = np.repeat([0, 1], 5)
+    assert len(balanced_label_draw(y, 100, random_state=0)) == 10
+
+
+# ---------------------------------------------------------------------- splits
+def test_split_never_overlaps_evaluation_rows():
+    y = np.repeat(np.arange(5), 40)
+    pool, ev = stratified_split(y, eval_fraction=0.25)
+    assert len(np.intersect1d(pool, ev)) == 0
+    assert len(pool) + len(ev) == len(y)
+    assert np.bincount(y[ev]).tolist() == [10] * 5  # stratified
+    ds = BenchmarkDataset("toy", np.zeros((len(y), 2)), y, np.arange(5), None, ev, pool)
+    for seed in range(3):
+        labeled_rows = pool[labeled_positions(ds, 25, seed)]
+        assert len(np.intersect1d(labeled_rows, ev)) == 0
+    with pytest.raises(ValueError, match="overlap"):
+        BenchmarkDataset("bad", np.zeros((len(y), 2)), y, np.arange(5), None, ev, np.arange(len(y)))
+
+
+def test_registered_digits_split_is_disjoint_and_fixed():
+    a, b = load_dataset("digits-teacher0.8"), load_dataset("digits-random-teacher")
+    assert len(np.intersect1d(a.pool_idx, a.eval_idx)) == 0
+    assert np.array_equal(a.eval_idx, b.eval_idx) and a.group == b.group == "digits"
+
+
+# -------------------------------------------------------------------- teachers
+@pytest.mark.parametrize("accuracy", [0.8, 0.5])
+def test_synthetic_teacher_accuracy_matches_nominal_rate(accuracy):
+    rng = np.random.default_rng(0)
+    y = rng.integers(10, size=20_000)
+    P = synthetic_teacher(y, 10, accuracy, random_state=0)
+    assert P.shape == (len(y), 10) and np.allclose(P.sum(axis=1), 1)
+    acc = float(np.mean(P.argmax(axis=1) == y))
+    assert abs(acc - accuracy) < 0.015
+    wrong = P.argmax(axis=1) != y
+    # Wrong answers spread over the other classes, not piled on one.
+    assert np.bincount(P.argmax(axis=1)[wrong], minlength=10).min() > 0.05 * wrong.sum()
+
+
+def test_random_teacher_is_at_chance():
+    y = np.random.default_rng(1).integers(10, size=20_000)
+    acc = float(np.mean(synthetic_teacher(y, 10, None, random_state=0).argmax(axis=1) == y))
+    assert abs(acc - 0.1) < 0.015
+
+
+# ----------------------------------------------------------------------- cache
+class _CountingEmbedder:
+    def __init__(self):
+        self.calls = 0
+
+    def fit_transform(self, texts):
+        self.calls += 1
+        return np.array([[len(t), t.count("a"), 1.0] for t in texts], dtype=np.float32)
+
+
+class _CountingTeacher:
+    def __init__(self):
+        self.calls = 0
+
+    def predict_proba(self, X, classes):
+        self.calls += 1
+        return np.full((len(X), len(classes)), 1.0 / len(classes))
+
+
+def test_embedding_cache_is_hit_on_second_call(tmp_path):
+    texts = ["a cat", "a dog", "stocks fell", "rain again"]
+    emb, teach = _CountingEmbedder(), _CountingTeacher()
+    kwargs = {"class_names": None, "template": "about {}.", "cache_dir": tmp_path, "embedder": emb, "provider": teach}
+    X1, P1, info1 = cached_text_features("toy", texts, ["x", "y"], **kwargs)
+    X2, P2, info2 = cached_text_features("toy", texts, ["x", "y"], **kwargs)
+    assert (emb.calls, teach.calls) == (1, 1)
+    assert not info1["cache_hit"] and info2["cache_hit"]
+    assert np.array_equal(X1, X2) and np.array_equal(P1, P2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "toy__all-MiniLM-L6-v2__X.npy", "toy__all-MiniLM-L6-v2__meta.json", "toy__all-MiniLM-L6-v2__teacher.npy",
+    ]  # fmt: skip
+    # Other prompts: only the teacher runs again. Other texts: both do.
+    cached_text_features("toy", texts, ["x", "y"], **{**kwargs, "template": "on {}."})
+    assert (emb.calls, teach.calls) == (1, 2)
+    cached_text_features("toy", texts[:3], ["x", "y"], **kwargs)
+    assert (emb.calls, teach.calls) == (2, 3)
+
+
+# ------------------------------------------------------------------ end to end
+def test_tiny_end_to_end_run_writes_three_files(tmp_path):
+    ds = load_dataset("digits-teacher0.8", max_rows=400)
+    methods = [m for m in default_methods() if m.name in ("teacher alone", "logistic regression", "ZeroMatch")]
+    run_benchmark(
+        [ds], methods, budgets=[20], seeds=1, student_params=TINY, progress=False, out=tmp_path
+    )
+    assert {p.name for p in tmp_path.iterdir()} >= {"results.md", "results.json", "accuracy.png"}
+    md = (tmp_path / "results.md").read_text()
+    for m in methods:
+        assert f"| {m.name} |" in md
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert len(data["runs"]) == 3 and len(data["summary"]) == 3
+    for run in data["runs"]:
+        assert 0.0 <= run["accuracy"] <= 1.0
+        assert run["n_labeled"] == 20 and run["n_eval"] == len(ds.eval_idx)
+    by_method = {r["method"]: r for r in data["runs"]}
+    assert abs(by_method["teacher alone"]["accuracy"] - ds.teacher_accuracy()) < 1e-9
+    assert by_method["logistic regression"]["accuracy"] > 0.5  # 2 labels per digit still beat chance
+    assert (tmp_path / "accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_teacher_free_methods_run_once_per_group(tmp_path):
+    dss = [load_dataset(n, max_rows=300) for n in ("digits-teacher0.8", "digits-random-teacher")]
+    methods = [m for m in default_methods() if m.name in ("teacher alone", "logistic regression")]
+    results = run_benchmark(dss, methods, budgets=[20], seeds=[0, 1], progress=False)
+    assert results.config["n_runs"] == 2 * 2 + 2  # teacher per dataset and seed; logreg once per seed
+    assert len(results.runs) == 8
+    logreg = [r for r in results.runs if r["method"] == "logistic regression"]
+    assert {r["dataset"] for r in logreg} == {"digits-teacher0.8", "digits-random-teacher"}
+
+
+def test_benchmark_arrays_on_user_data():
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(n_samples=300, centers=3, random_state=0)
+    labels = np.array(["a", "b", "c"], dtype=object)[y]
+    P = synthetic_teacher(y, 3, 0.9, random_state=0)
+    methods = [m for m in default_methods() if m.name in ("teacher alone", "KD only")]
+    table = benchmark_arrays(X, labels, P, budgets=[9], seeds=2, methods=methods, student_params=TINY,
+                             progress=False)  # fmt: skip
+    assert list(table["method"]) == ["teacher alone", "KD only"]
+    assert (table["n_seeds"] == 2).all() and table["accuracy_mean"].between(0, 1).all()
+    # Without a teacher the methods that need one are left out.
+    table = benchmark_arrays(X, labels, None, budgets=[9], seeds=1, methods=methods, progress=False)
+    assert table.empty
+
+
+def test_make_dataset_checks_labels_and_method_modes():
+    with pytest.raises(ValueError, match="not in classes"):
+        make_dataset(np.zeros((4, 2)), [0, 1, 2, 2], classes=[0, 1])
+    with pytest.raises(ValueError, match="fit_with"):
+        Method("x", "bogus", params={})
+    assert [m.name for m in default_methods()][:2] == ["teacher alone", "logistic regression"]
+
+
+def test_cli_parses_and_rejects_unknown_dataset(capsys):
+    from zeromatch_sk.benchmark.__main__ import build_parser, main
+
+    args = build_parser().parse_args(["--quick", "--param", "max_epochs=3", "--param", "strong_augment=scarf"])
+    assert args.quick and dict(args.param) == {"max_epochs": 3, "strong_augment": "scarf"}
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        main(["--datasets", "nope", "--embed-only"])
+
+
+@pytest.mark.shared_data
+def test_shared_text_datasets_split(shared_data, tmp_path):
+    """The real AG News / TREC loaders (needs ../shared/data; skipped without it)."""
+    from zeromatch_sk.datasets import load_trec
+
+    train, test = load_trec("train"), load_trec("test")
+    assert len(train.data) > 4000 and len(test.data) == 500

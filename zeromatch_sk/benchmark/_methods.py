@@ -1,0 +1,290 @@
+"""The methods compared, declared as data, and one benchmark run.
+
+A :class:`Method` says *what* estimator to build and *how* it is fit:
+
+=================  ===========================================================
+``fit_with``       what the estimator sees
+=================  ===========================================================
+``"teacher"``      nothing: the teacher's argmax is the prediction
+``"labeled"``      the labeled rows only
+``"semi"``         the whole pool, unlabeled rows marked ``-1``
+``"semi+teacher"`` the whole pool with ``-1`` and the teacher's probabilities
+                   (``fit(X, y, pseudo_labels=P)``)
+``"pseudo"``       the whole pool, unlabeled rows labeled by the teacher's
+                   argmax (naive pseudo-labelling)
+=================  ===========================================================
+
+Every student-based method (supervised-only, naive pseudo-labelling, KD only,
+AdaMatch, ZeroMatch and its ablations) is a :class:`ZeroMatchClassifier`
+with a few parameters set: ``Method.params``. The run-level
+``student_params`` (epoch budgets, device) are applied first, so all students
+share the same network and budgets, and a method's own parameters win (KD
+only keeps ``max_epochs=0``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._datasets import BenchmarkDataset, balanced_label_draw
+
+__all__ = ["FIT_MODES", "Method", "default_methods", "quick_methods", "run_one"]
+
+FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo")
+
+
+@dataclass(frozen=True)
+class Method:
+    """One competitor in the benchmark.
+
+    Parameters
+    ----------
+    name : str
+        Row name in the tables.
+    fit_with : {'teacher', 'labeled', 'semi', 'semi+teacher', 'pseudo'}
+        What the estimator is fit on (see the module docstring).
+    params : dict or None
+        For student-based methods: :class:`~zeromatch_sk.ZeroMatchClassifier`
+        parameters (the ablation). Ignored when ``factory`` is given.
+    factory : callable or None
+        ``factory(context) -> estimator`` for other estimators; ``context``
+        is a dict with ``seed``, ``n_classes``, ``n_labeled``,
+        ``n_unlabeled`` and ``student_params``.
+    description : str
+        One line for the report.
+    """
+
+    name: str
+    fit_with: str
+    params: dict | None = None
+    factory: Callable[[dict], Any] | None = None
+    description: str = ""
+    cost: float = field(default=1.0, compare=False)  # rough relative run time, to schedule long runs first
+
+    def __post_init__(self):
+        if self.fit_with not in FIT_MODES:
+            raise ValueError(f"Method {self.name!r}: fit_with must be one of {FIT_MODES}, got {self.fit_with!r}.")
+        if self.fit_with != "teacher" and self.params is None and self.factory is None:
+            raise ValueError(f"Method {self.name!r} needs params (a ZeroMatchClassifier setting) or a factory.")
+
+    @property
+    def uses_teacher(self) -> bool:
+        return self.fit_with in ("teacher", "semi+teacher", "pseudo")
+
+    def build(self, context: dict):
+        """A fresh, unfitted estimator for one run."""
+        if self.factory is not None:
+            return self.factory(context)
+        from .._classifier import ZeroMatchClassifier
+
+        params = {**context.get("student_params", {}), **(self.params or {})}
+        params.setdefault("random_state", context["seed"])
+        return ZeroMatchClassifier(classes=np.arange(context["n_classes"]), **params)
+
+    def summary(self) -> dict:
+        kind = "teacher" if self.fit_with == "teacher" else ("ZeroMatchClassifier" if self.factory is None else "")
+        if self.factory is not None:
+            kind = getattr(self.factory, "__name__", type(self.factory).__name__)
+        return {
+            "name": self.name,
+            "fit_with": self.fit_with,
+            "estimator": kind,
+            "params": dict(self.params or {}),
+            "description": self.description,
+        }
+
+
+# ------------------------------------------------------------- scikit-learn baselines
+def logistic_regression(context):
+    """``LogisticRegression`` (default C) on the labeled rows."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=2000)
+
+
+def label_spreading(context):
+    """``LabelSpreading`` with a 10-nearest-neighbour graph (the RBF default disconnects unit-norm embeddings)."""
+    from sklearn.semi_supervised import LabelSpreading
+
+    return LabelSpreading(kernel="knn", n_neighbors=10, alpha=0.2, max_iter=100)
+
+
+def self_training(context):
+    """``SelfTrainingClassifier(LogisticRegression)`` adding the 10 % most confident rows per round.
+
+    The default ``threshold=0.75`` never fires on embeddings with a few
+    labels (logistic regression stays unconfident), so ``k_best`` it is.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    k_best = max(1, math.ceil(context["n_unlabeled"] / 10))
+    return SelfTrainingClassifier(LogisticRegression(max_iter=2000), criterion="k_best", k_best=k_best, max_iter=10)
+
+
+# ----------------------------------------------------------------------- catalogue
+def default_methods() -> list[Method]:
+    """Every method of the full benchmark, in table order.
+
+    The ZeroMatch family are :class:`~zeromatch_sk.ZeroMatchClassifier`
+    parameter settings; ``ZeroMatch`` itself uses the library defaults.
+    """
+    return [
+        Method("teacher alone", "teacher", description="the zero-shot teacher's argmax; no training", cost=0.0),
+        Method(
+            "logistic regression", "labeled", factory=logistic_regression,
+            description="LogisticRegression on the labeled rows", cost=0.05,
+        ),
+        Method(
+            "supervised student", "semi", params={"lambda_u": 0.0},
+            description="the student on the labeled rows only (no teacher, no unlabeled loss)", cost=0.8,
+        ),
+        Method(
+            "LabelSpreading", "semi", factory=label_spreading,
+            description="sklearn LabelSpreading, 10-NN graph, alpha 0.2", cost=0.1,
+        ),
+        Method(
+            "self-training", "semi", factory=self_training,
+            description="sklearn SelfTrainingClassifier(LogisticRegression), k_best = 10 % of unlabeled rows per round",
+            cost=0.2,
+        ),
+        Method(
+            "naive pseudo-labels", "pseudo", params={"lambda_u": 0.0},
+            description="the student on true labels plus the teacher's labels for every unlabeled row", cost=0.8,
+        ),
+        Method(
+            "KD only", "semi+teacher", params={"max_epochs": 0},
+            description="stage 1 only: the student imitates the teacher (ZeroMatch with max_epochs=0)", cost=0.2,
+        ),
+        Method(
+            "AdaMatch", "semi", params={},
+            description="ZeroMatch without a teacher: plain AdaMatch", cost=1.0,
+        ),
+        Method(
+            "ZeroMatch", "semi+teacher", params={},
+            description="ZeroMatchClassifier with the library defaults", cost=1.2,
+        ),
+        Method(
+            "ZeroMatch, no aux head", "semi+teacher", params={"aux_head": False},
+            description="ablation: distil into the main head (aux_head=False)", cost=1.2,
+        ),
+        Method(
+            "ZeroMatch, constant alpha", "semi+teacher", params={"kd_schedule": "constant"},
+            description="ablation: constant distillation weight (kd_schedule='constant')", cost=1.2,
+        ),
+    ]
+
+
+#: The methods of ``--quick``.
+QUICK_METHOD_NAMES = ("teacher alone", "logistic regression", "supervised student", "KD only", "AdaMatch", "ZeroMatch")
+
+
+def quick_methods() -> list[Method]:
+    """The six methods of the quick demo."""
+    return [m for m in default_methods() if m.name in QUICK_METHOD_NAMES]
+
+
+# ------------------------------------------------------------------------ one run
+def labeled_positions(ds: BenchmarkDataset, budget: int, seed: int) -> np.ndarray:
+    """Positions in ``ds.pool_idx`` of the rows labeled in run ``(budget, seed)``."""
+    return balanced_label_draw(ds.y[ds.pool_idx], budget, random_state=seed)
+
+
+def run_one(
+    ds: BenchmarkDataset,
+    budget: int,
+    seed: int,
+    method: Method,
+    *,
+    student_params: dict | None = None,
+    torch_threads: int | None = None,
+) -> dict:
+    """Fit one method on one label draw and score it on the evaluation rows.
+
+    Returns a JSON-friendly record: ``dataset``, ``budget``, ``seed``,
+    ``method``, ``accuracy``, ``macro_f1``, ``fit_seconds`` and sizes.
+    """
+    from sklearn.metrics import accuracy_score, f1_score
+
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+    pool = ds.pool_idx
+    y_pool = ds.y[pool]
+    lab = labeled_positions(ds, budget, seed)
+    y_semi = np.full(len(pool), -1, dtype=np.int64)
+    y_semi[lab] = y_pool[lab]
+    record = {
+        "dataset": ds.name,
+        "budget": int(budget),
+        "seed": int(seed),
+        "method": method.name,
+        "n_labeled": len(lab),
+        "n_unlabeled": int(len(pool) - len(lab)),
+        "n_eval": len(ds.eval_idx),
+    }
+    if method.uses_teacher and ds.teacher_proba is None:
+        return {**record, "accuracy": float("nan"), "macro_f1": float("nan"), "fit_seconds": None,
+                "skipped": "no teacher"}  # fmt: skip
+
+    y_eval = ds.y[ds.eval_idx]
+    extra = {}
+    if method.fit_with == "teacher":
+        pred = ds.teacher_proba[ds.eval_idx].argmax(axis=1)
+        fit_seconds = None
+    else:
+        context = {
+            "seed": int(seed),
+            "n_classes": ds.n_classes,
+            "n_labeled": len(lab),
+            "n_unlabeled": int(len(pool) - len(lab)),
+            "student_params": dict(student_params or {}),
+        }
+        est = method.build(context)
+        X_pool = ds.X[pool]
+        with warnings.catch_warnings():
+            # "no unlabeled rows" (pseudo-labels), convergence chatter: expected here, not news.
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            if method.fit_with == "labeled":
+                est.fit(X_pool[lab], y_pool[lab])
+            elif method.fit_with == "semi":
+                est.fit(X_pool, y_semi)
+            elif method.fit_with == "semi+teacher":
+                est.fit(X_pool, y_semi, pseudo_labels=ds.teacher_proba[pool])
+            else:  # "pseudo": true labels where known, the teacher's argmax elsewhere
+                y_fill = ds.teacher_proba[pool].argmax(axis=1).astype(np.int64)
+                y_fill[lab] = y_pool[lab]
+                est.fit(X_pool, y_fill)
+            fit_seconds = time.perf_counter() - t0
+            pred = est.predict(ds.X[ds.eval_idx])
+        history = getattr(est, "history_", None)
+        if history is not None and len(history):
+            stage2 = [row for row in history if row.get("stage") == 2]
+            if stage2:
+                extra["final_mask_ratio"] = _finite(stage2[-1].get("mask_ratio"))
+            extra["epochs_run"] = len(history)
+    pred = np.asarray(pred).astype(np.int64)
+    return {
+        **record,
+        "accuracy": float(accuracy_score(y_eval, pred)),
+        "macro_f1": float(f1_score(y_eval, pred, average="macro", labels=np.arange(ds.n_classes), zero_division=0)),
+        "fit_seconds": fit_seconds,
+        **extra,
+    }
+
+
+def _finite(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
