@@ -183,6 +183,14 @@ print(f"teacher accuracy on unlabeled rows: {np.mean(teacher_pred[unlabeled] == 
 print(f"student accuracy on unlabeled rows: {np.mean(clf.predict(X)[unlabeled] == topics[unlabeled]):.3f}")
 
 # %%
+# Where teacher and student err, on the training rows: the student sees the
+# teacher's labels and the few true ones, and can overrule the teacher where
+# the labels and the clusters of the features disagree with it.
+from zeromatch_sk.plotting import plot_teacher_student_confusion
+
+plot_teacher_student_confusion(clf, y_true=topics)
+
+# %%
 # Pointing at a real endpoint
 # ---------------------------
 # Only ``model``, ``base_url`` and the key change; everything else (cache,
