@@ -106,3 +106,12 @@ results = {
 for name, score in results.items():
     print(f"{name:38s} {score:.3f}")
 print(f"teacher accuracy on the 40 labeled rows: {zeromatch.teacher_accuracy_:.3f}")
+
+# %%
+# Where the teacher errs, and where the student overrules it
+# ----------------------------------------------------------
+# Confusion matrices on the training rows against the true topics: the
+# zero-shot teacher on the left, the ZeroMatch student on the right.
+from zeromatch_sk.plotting import plot_teacher_student_confusion
+
+plot_teacher_student_confusion(zeromatch, y_true=topics)
