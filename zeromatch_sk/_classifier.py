@@ -69,7 +69,11 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     classes : array-like or None, default=None
         All classes the model should know. By default the classes of the
         labeled rows; pass this when the teacher knows classes that no
-        labeled row has yet.
+        labeled row has yet. Such classes are learned from the teacher in
+        stage 1 only: stage 2's supervised loss and distribution alignment
+        never see them, so they tend to fade out of the main head's
+        predictions as stage 2 proceeds (use ``max_epochs=0`` or label a
+        few rows of them).
     hidden_layer_sizes : tuple of int, default=(512,)
         Widths of the MLP encoder's ``Linear -> GELU -> Dropout`` blocks.
         Ignored when ``module`` is given.
