@@ -344,18 +344,15 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                         f"pseudo_labels has {len(P)} entries but X has {n} rows; give one teacher "
                         "label (or probability row) per training row."
                     )
-                pos = np.searchsorted(classes, P) if P.dtype != object else None
-                if pos is None or np.any(pos >= k) or np.any(classes[np.minimum(pos, k - 1)] != P):
-                    known = set(classes.tolist())
-                    outside = [v for v in P if v not in known]
-                    if outside:
-                        raise TeacherError(
-                            f"pseudo_labels name classes {sorted(set(map(str, outside)))[:5]} outside "
-                            f"classes_ {classes.tolist()}; label them with the estimator's classes, or "
-                            "declare the extra classes with classes=[...]."
-                        )
-                    lookup = {c: i for i, c in enumerate(classes.tolist())}
-                    pos = np.array([lookup[v] for v in P])
+                known = np.isin(P, classes)
+                if not known.all():
+                    outside = sorted({str(v) for v in P[~known]})
+                    raise TeacherError(
+                        f"pseudo_labels name classes {outside[:5]} outside classes_ {classes.tolist()}; "
+                        "label them with the estimator's classes, or declare the extra classes with "
+                        "classes=[...]."
+                    )
+                pos = np.searchsorted(classes, P)  # classes_ is sorted (np.unique)
                 return np.eye(k)[pos]
             return check_teacher_proba(P, n, k, source="pseudo_labels")
         if self.provider is not None:
