@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d, validate_data
 
+from . import _robust
 from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
 from ._training import TrainingPlan, ZeroMatchNet
 from .augment import resolve_augmentation
@@ -35,6 +37,22 @@ def _is_unlabeled(y: np.ndarray) -> np.ndarray:
             count=len(y),
         )
     return y == UNLABELED
+
+
+def _gate_message(stats, rule: str) -> str:
+    if rule == "labels":
+        why = (
+            f"{-stats.diff:.0%} below a logistic regression on the labeled rows alone "
+            f"({stats.labels:.0%}, paired standard error {stats.diff_se:.0%})"
+        )
+    else:
+        why = f"no better than guessing or predicting the majority class ({stats.reference:.0%})"
+    return (
+        f"The teacher is right on {stats.teacher:.0%} of the {stats.n} labeled rows (calibrated, "
+        f"leave-one-out: {stats.teacher_calibrated:.0%}), {why}. It was switched off "
+        f"(teacher_gate={rule!r}) and ZeroMatch trained as AdaMatch; set teacher_gate='never' to keep it, "
+        "or try a better provider or prompts."
+    )
 
 
 class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
@@ -112,13 +130,58 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     da_momentum : float, default=0.999
         Momentum of the running class distributions used for distribution
         alignment.
-    da_target : 'labeled' or array-like of shape (n_classes,), default='labeled'
+    da_target : {'auto', 'labeled'} or array-like of shape (n_classes,), default='auto'
         Target class distribution of distribution alignment. ``'labeled'``
         tracks the student's predictions on the labeled batches, as AdaMatch
         does; that assumes the labeled rows have the class balance of the
-        unlabeled ones. When they do not (labels drawn class-balanced from
-        imbalanced data), give the unlabeled rows' class prior instead, in
-        the order of ``classes_``.
+        unlabeled ones. ``'auto'`` uses the fixed ``class_prior_`` when the
+        labels were drawn class-balanced (``label_sampling_ == 'balanced'``)
+        or ``class_prior`` was given, and ``'labeled'`` otherwise. An array
+        is used as given (in the order of ``classes_``).
+    label_sampling : {'auto', 'balanced', 'random'}, default='auto'
+        How the labeled rows were drawn. ``'balanced'``: a fixed number per
+        class, so their class frequencies say nothing about the unlabeled
+        rows'. ``'random'``: uniformly at random, so they estimate them.
+        ``'auto'`` infers ``'balanced'`` when every class has the same number
+        of labeled rows (up to one), else ``'random'``.
+    class_prior : 'auto' or array-like of shape (n_classes,), default='auto'
+        Class prior of the unlabeled rows, when you know it. ``'auto'``
+        estimates it: by EM on the calibrated teacher (Saerens et al., 2002)
+        when labels were drawn class-balanced and the teacher passed the
+        gate, otherwise from the labeled rows' class frequencies (uniform
+        when balanced without a usable teacher). Stored in ``class_prior_``.
+    prior_correction : {'loss', 'posthoc', 'none'}, default='loss'
+        How the student is moved from the labeled rows' class prior to
+        ``class_prior_`` (a no-op when the two agree, as with random
+        sampling). ``'loss'``: logit-adjusted supervised loss in stage 2, so
+        the main head predicts under ``class_prior_`` and pseudo-labels on
+        unlabeled rows agree with it. ``'posthoc'``: train as the reference
+        does, shift ``predict_proba`` afterwards. ``'none'``: the reference
+        method.
+    teacher_calibration : {'auto', 'bias+scale', 'bias', 'none'}, default='auto'
+        Calibrate the teacher on the labeled rows before training:
+        ``softmax(s * log P + b)`` with a per-class bias ``b`` and (with
+        ``'bias+scale'``) one inverse temperature ``s``, penalised towards no
+        change by ``calibration_reg``. The calibrated teacher, moved to
+        ``class_prior_``, is what the student distils, and it is what the
+        class prior is estimated from. ``'auto'``: ``'bias+scale'`` when the
+        labels were drawn class-balanced, ``'none'`` when at random (where
+        the benchmark found calibration harmful). One-hot teachers (hard
+        labels) are never calibrated. The resolved value is in
+        ``teacher_calibration_``.
+    calibration_reg : float, default=0.5
+        L2 penalty of the teacher calibration (larger: closer to the raw
+        teacher).
+    teacher_gate : {'chance', 'labels', 'never'}, default='chance'
+        When to train without the teacher. ``'chance'``: when its
+        calibrated leave-one-out accuracy on the labeled rows is not above
+        the chance-or-majority level by ``gate_z`` standard errors.
+        ``'labels'``: when it is below a logistic regression on the labeled
+        rows alone by ``gate_z`` standard errors of the paired difference.
+        ``'never'``: always use it (the reference). A dropped teacher makes
+        the fit plain AdaMatch, with a warning.
+    gate_z : float, default=1.0
+        Margin of ``teacher_gate``, in standard errors.
     lambda_u : float, default=1.0
         Weight of the consistency loss on unlabeled rows. 0 turns off the
         semi-supervised loss.
@@ -167,10 +230,32 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     transduction_ : ndarray of shape (n_samples,)
         The student's labels for every training row.
     teacher_proba_ : ndarray of shape (n_samples, n_classes) or None
-        Teacher probabilities used for training (None without a teacher).
+        Teacher probabilities used for training: calibrated and moved to
+        ``class_prior_`` (None without a teacher or when the gate dropped it).
+    teacher_proba_raw_ : ndarray of shape (n_samples, n_classes) or None
+        The provider's (or ``pseudo_labels``') probabilities as given.
     teacher_accuracy_ : float
-        Accuracy of the teacher on the labeled rows (NaN without a teacher or
-        labeled rows).
+        Accuracy of the raw teacher on the labeled rows (NaN without a
+        teacher or labeled rows).
+    teacher_accuracy_calibrated_ : float
+        Leave-one-out accuracy of the calibrated teacher on the labeled rows
+        (NaN when not measured: no teacher, fewer than 4 labeled rows, or
+        ``teacher_gate='never'`` with ``teacher_calibration='none'``).
+    teacher_bias_, teacher_scale_ : ndarray of shape (n_classes,), float
+        The teacher calibration (zeros and 1.0 when off).
+    teacher_gated_ : bool
+        True when ``teacher_gate`` dropped the teacher.
+    teacher_gate_stats_ : dict or None
+        The gate's statistics: ``n``, ``teacher``, ``teacher_calibrated``,
+        ``labels`` (leave-one-out logistic regression), ``reference``
+        (chance-or-majority) and their standard errors.
+    label_sampling_ : str
+        ``'balanced'`` or ``'random'``, as resolved.
+    labeled_prior_ : ndarray of shape (n_classes,)
+        Class frequencies of the labeled rows, smoothed by one row per class.
+    class_prior_ : ndarray of shape (n_classes,)
+        Class prior of the unlabeled rows used for training (see
+        ``class_prior``).
     teacher_agreement_ : float
         Fraction of unlabeled rows where the student predicts the teacher's
         class (NaN without a teacher or unlabeled rows).
@@ -222,7 +307,14 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         "warmup_ratio": [Interval(numbers.Real, 0, 1, closed="left")],
         "p_cutoff": [Interval(numbers.Real, 0, 1, closed="both")],
         "da_momentum": [Interval(numbers.Real, 0, 1, closed="both")],
-        "da_target": [StrOptions({"labeled"}), "array-like"],
+        "da_target": [StrOptions({"auto", "labeled"}), "array-like"],
+        "label_sampling": [StrOptions({"auto", "balanced", "random"})],
+        "class_prior": [StrOptions({"auto"}), "array-like"],
+        "prior_correction": [StrOptions({"loss", "posthoc", "none"})],
+        "teacher_calibration": [StrOptions({"auto", "bias+scale", "bias", "none"})],
+        "calibration_reg": [Interval(numbers.Real, 0, None, closed="neither")],
+        "teacher_gate": [StrOptions({"chance", "labels", "never"})],
+        "gate_z": [Interval(numbers.Real, None, None, closed="neither")],
         "lambda_u": [Interval(numbers.Real, 0, None, closed="left")],
         "lambda_kd": [Interval(numbers.Real, 0, None, closed="left")],
         "kd_schedule": [StrOptions({"linear", "constant"})],
@@ -254,7 +346,14 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         warmup_ratio=0.0,
         p_cutoff=0.95,
         da_momentum=0.999,
-        da_target="labeled",
+        da_target="auto",
+        label_sampling="auto",
+        class_prior="auto",
+        prior_correction="loss",
+        teacher_calibration="auto",
+        calibration_reg=0.5,
+        teacher_gate="chance",
+        gate_z=1.0,
         lambda_u=1.0,
         lambda_kd=1.0,
         kd_schedule="linear",
@@ -283,6 +382,13 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         self.p_cutoff = p_cutoff
         self.da_momentum = da_momentum
         self.da_target = da_target
+        self.label_sampling = label_sampling
+        self.class_prior = class_prior
+        self.prior_correction = prior_correction
+        self.teacher_calibration = teacher_calibration
+        self.calibration_reg = calibration_reg
+        self.teacher_gate = teacher_gate
+        self.gate_z = gate_z
         self.lambda_u = lambda_u
         self.lambda_kd = lambda_kd
         self.kd_schedule = kd_schedule
@@ -359,16 +465,112 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             return teacher_predict_proba(self.provider, X, classes)
         return None
 
-    def _resolve_da_target(self):
-        if isinstance(self.da_target, str):
-            return None
-        prior = np.asarray(self.da_target, dtype=np.float64)
+    def _check_prior(self, value, name):
+        prior = np.asarray(value, dtype=np.float64)
         if prior.shape != (len(self.classes_),) or not np.all(np.isfinite(prior)) or (prior <= 0).any():
             raise ValueError(
-                f"da_target must be 'labeled' or a class prior with one positive entry per class "
-                f"({len(self.classes_)} classes, in the order of classes_); got {self.da_target!r}."
+                f"{name} must be a class prior with one positive entry per class ({len(self.classes_)} "
+                f"classes, in the order of classes_ = {self.classes_.tolist()}); got {value!r}."
             )
-        return torch.as_tensor(prior / prior.sum(), dtype=torch.float32)
+        return prior / prior.sum()
+
+    def _defend(self, X, y_index, unlabeled, teacher):
+        """Calibrate the teacher, decide whether to keep it, and estimate the unlabeled rows' class prior.
+
+        Returns ``(teacher_for_training, da_target, sup_logit_offset)``; the
+        last two are tensors or None. Everything here is numpy on the
+        ``(n, k)`` teacher matrix and the labeled rows: well under a second.
+        """
+        k = len(self.classes_)
+        labeled = ~unlabeled
+        y_lab = y_index[labeled]
+        n_lab = int(labeled.sum())
+        # Smoothed by one row per class: a class without labels must not get a zero prior.
+        self.labeled_prior_ = (np.bincount(y_lab, minlength=k) + 1.0) / (n_lab + k)
+        sampling = self.label_sampling
+        if sampling == "auto":
+            sampling = _robust.infer_label_sampling(y_lab, k) if n_lab else "random"
+        self.label_sampling_ = sampling
+        given_prior = None
+        if not isinstance(self.class_prior, str):
+            given_prior = self._check_prior(self.class_prior, "class_prior")
+        if not isinstance(self.da_target, str):
+            fixed_da = self._check_prior(self.da_target, "da_target")
+
+        self.teacher_proba_raw_ = teacher
+        self.teacher_bias_, self.teacher_scale_ = np.zeros(k), 1.0
+        self.teacher_gate_stats_, self.teacher_gated_ = None, False
+        self.teacher_accuracy_calibrated_ = float("nan")
+        T, calibrated = teacher, False
+        # A one-hot teacher (hard labels) has no log-probabilities to recalibrate.
+        soft = teacher is not None and not np.all(teacher.max(axis=1) > 1.0 - 1e-6)
+        calibration = self.teacher_calibration
+        if calibration == "auto":
+            # Measured: with randomly drawn labels calibration hurt (long-tailed TREC) and bought nothing
+            # the gate did not; with class-balanced labels it feeds the class-prior estimate.
+            calibration = "bias" if sampling == "balanced" else "none"
+        self.teacher_calibration_ = calibration if soft and n_lab >= 2 else "none"
+        if self.teacher_calibration_ != "none":
+            if calibration == "bias":
+                bias = _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=self.calibration_reg)
+                scale = 1.0
+            else:
+                bias, scale = _robust.fit_teacher_calibration(teacher[labeled], y_lab, reg=self.calibration_reg)
+            self.teacher_bias_, self.teacher_scale_ = bias, float(scale)
+            T, calibrated = _robust.apply_teacher_bias(teacher, bias, scale), True
+
+        if teacher is not None and n_lab >= 4:
+            stats = _robust.teacher_vs_labels(teacher[labeled], y_lab, X[labeled], reg=self.calibration_reg)
+            self.teacher_gate_stats_ = dataclasses.asdict(stats)
+            self.teacher_accuracy_calibrated_ = stats.teacher_calibrated
+            keep = _robust.teacher_gate(stats, rule=self.teacher_gate, z=self.gate_z)
+            if not keep and self.max_epochs == 0:
+                # Without stage 2 there is nothing to train once the teacher is gone: keep it, say so.
+                warnings.warn(
+                    _gate_message(stats, self.teacher_gate).split(" It was switched off")[0]
+                    + " It is still used: with max_epochs=0 the student learns from the teacher alone.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            elif not keep:
+                self.teacher_gated_, T = True, None
+                warnings.warn(_gate_message(stats, self.teacher_gate), UserWarning, stacklevel=3)
+            elif stats.teacher_calibrated < stats.reference:
+                warnings.warn(
+                    f"The teacher is right on {stats.teacher:.0%} of the {stats.n} labeled rows "
+                    f"(calibrated, leave-one-out: {stats.teacher_calibrated:.0%}), no better than guessing or "
+                    f"predicting the majority class ({stats.reference:.0%}), and it is still used "
+                    f"(teacher_gate={self.teacher_gate!r}). Consider teacher_gate='chance' or a better provider.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+        if given_prior is not None:
+            prior = given_prior
+        elif sampling == "balanced" and T is not None and calibrated and unlabeled.any():
+            # The calibrated teacher's posteriors hold under the labeled prior; EM moves them to the unlabeled rows'.
+            prior = _robust.estimate_prior_em(T[unlabeled], train_prior=self.labeled_prior_)
+        else:
+            # Random sampling: the labels estimate the prior. Balanced without a usable teacher: no information.
+            prior = self.labeled_prior_
+        prior = np.maximum(prior, 1e-3)  # distribution alignment divides by it
+        self.class_prior_ = prior / prior.sum()
+        if T is not None and calibrated:
+            T = _robust.logit_adjust(T, self.labeled_prior_, self.class_prior_)
+
+        if not isinstance(self.da_target, str):
+            da_target = fixed_da
+        elif self.da_target == "auto" and (sampling == "balanced" or given_prior is not None):
+            da_target = self.class_prior_
+        else:
+            da_target = None
+        offset = np.log(self.labeled_prior_) - np.log(self.class_prior_)
+        use_offset = self.prior_correction == "loss" and np.abs(offset).max() > 1e-6
+        return (
+            T,
+            None if da_target is None else torch.as_tensor(da_target, dtype=torch.float32),
+            torch.as_tensor(offset, dtype=torch.float32) if use_offset else None,
+        )
 
     # -------------------------------------------------------------------- fit
     def _build_module(self, n_features, n_classes, use_aux):
@@ -436,6 +638,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             )
 
         teacher = self._resolve_teacher(X, pseudo_labels, self.classes_)
+        y_index = np.full(len(y), UNLABELED, dtype=np.int64)
+        y_index[~unlabeled] = np.searchsorted(self.classes_, labeled_y)
+        teacher, da_target, sup_offset = self._defend(X, y_index, unlabeled, teacher)
         if n_labeled == 0:
             warnings.warn(
                 "y has no labeled rows: training the student from the teacher alone (stage 1, "
@@ -451,9 +656,6 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 f"{'a' if teacher is not None else 'no'} teacher and {n_labeled} labeled rows: stage 1 "
                 "needs a teacher and kd_epochs > 0, stage 2 needs labeled rows and max_epochs > 0."
             )
-
-        y_index = np.full(len(y), UNLABELED, dtype=np.int64)
-        y_index[~unlabeled] = np.searchsorted(self.classes_, labeled_y)
 
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -483,7 +685,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 weak_augment=resolve_augmentation(self.weak_augment, X, param="weak_augment"),
                 strong_augment=resolve_augmentation(self.strong_augment, X, param="strong_augment"),
                 seed=seed,
-                da_target=self._resolve_da_target(),
+                da_target=da_target,
+                sup_logit_offset=sup_offset,
             )
             self.net_ = ZeroMatchNet(
                 module,
@@ -501,10 +704,11 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = self.net_.history
         self.n_labeled_ = n_labeled
         self.teacher_proba_ = teacher
-        student = self.net_.predict_proba(X_t).argmax(axis=1)
+        student = self._proba(X_t).argmax(axis=1)
         self.transduction_ = self.classes_[student]
-        if teacher is not None:
-            teacher_idx = teacher.argmax(axis=1)
+        raw = self.teacher_proba_raw_
+        if raw is not None:
+            teacher_idx = raw.argmax(axis=1)
             self.teacher_accuracy_ = (
                 float(np.mean(teacher_idx[~unlabeled] == y_index[~unlabeled])) if n_labeled else float("nan")
             )
@@ -531,7 +735,13 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=torch.device(self.device))
-        return self.net_.predict_proba(X_t).astype(np.float64)
+        return self._proba(X_t)
+
+    def _proba(self, X_t):
+        proba = self.net_.predict_proba(X_t).astype(np.float64)
+        if self.prior_correction == "posthoc":
+            proba = _robust.logit_adjust(proba, self.labeled_prior_, self.class_prior_)
+        return proba
 
     def predict(self, X):
         """Predict class labels with the student's main head.

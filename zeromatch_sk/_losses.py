@@ -30,8 +30,17 @@ __all__ = [
 ]
 
 
-def supervised_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy of ``logits`` against integer labels ``y`` (the paper's L_s)."""
+def supervised_loss(logits: torch.Tensor, y: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` against integer labels ``y`` (the paper's L_s).
+
+    ``offset`` (one entry per class) is added to the logits inside the loss
+    only: logit-adjusted cross-entropy. With ``offset = log labeled_prior -
+    log class_prior`` the raw logits learn the posterior under
+    ``class_prior`` from labels drawn under ``labeled_prior`` (Menon et al.,
+    2021), so predictions need no correction afterwards.
+    """
+    if offset is not None:
+        logits = logits + offset
     return F.cross_entropy(logits, y)
 
 

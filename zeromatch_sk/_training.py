@@ -86,6 +86,8 @@ class TrainingPlan:
     seed: int
     #: Fixed distribution-alignment target (a class prior); None tracks the labeled batches (reference).
     da_target: torch.Tensor | None = None
+    #: Added to the main head's logits in the supervised loss (logit adjustment); None adds nothing.
+    sup_logit_offset: torch.Tensor | None = None
 
 
 class ZeroMatchNet(NeuralNet):
@@ -303,7 +305,8 @@ class ZeroMatchNet(NeuralNet):
         logits = module.head(z)
         logits_l, logits_uw = logits[:B], logits[B : B + U]
 
-        loss_sup = supervised_loss(logits_l, y_l)
+        offset = plan.sup_logit_offset
+        loss_sup = supervised_loss(logits_l, y_l, None if offset is None else offset.to(logits_l))
         loss = loss_sup
         record = {"loss_sup": loss_sup.item()}
 

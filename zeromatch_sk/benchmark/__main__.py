@@ -5,6 +5,7 @@ Examples::
     python -m zeromatch_sk.benchmark --quick                      # the demo, a few minutes on 2 cores
     python -m zeromatch_sk.benchmark --n-jobs 12                  # everything: AG News, TREC, digits
     python -m zeromatch_sk.benchmark --datasets trec --budgets 60 --seeds 5
+    python -m zeromatch_sk.benchmark --robustness --n-jobs 2      # imbalance, label sampling, weak teachers
     python -m zeromatch_sk.benchmark --embed-only                 # only fill the embedding cache
     python -m zeromatch_sk.benchmark --speed                      # throughput against the floor
 """
@@ -54,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"the demo: the bundled AG News sample, {QUICK_BUDGET} labels, {QUICK_SEEDS} seeds, "
                            "six methods; prints the table")  # fmt: skip
     mode.add_argument("--speed", action="store_true", help="measure stage-2 training throughput instead")
+    mode.add_argument("--robustness", action="store_true",
+                      help="the robustness cases: imbalanced AG News (1:4, 1:9, a biased teacher) and long-tailed "
+                           "TREC, each with labels drawn balanced and at random, and digits with a biased and a "
+                           "random teacher; every method plus one row per defence switched off "
+                           "(default --out benchmark_results/robustness)")  # fmt: skip
     mode.add_argument("--embed-only", action="store_true",
                       help="only compute and cache the embeddings and teacher probabilities")  # fmt: skip
     p.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
@@ -65,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3, help="seeds per cell: label draw and model seed (default: 3)")
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
                    help="run only these methods (names as in the table, quoted)")  # fmt: skip
-    p.add_argument("--out", default="benchmark_results", help="output folder (default: benchmark_results)")
+    p.add_argument("--out", default=None, help="output folder (default: benchmark_results)")
     p.add_argument("--cache-dir", default=None,
                    help="embedding cache folder (default: $ZEROMATCH_CACHE or ~/.cache/zeromatch_sk)")  # fmt: skip
     p.add_argument("--n-jobs", type=int, default=None,
@@ -98,7 +104,7 @@ def _speed(args) -> int:
     report = speed_benchmark(args.speed_rows, steps=args.speed_steps, sizes=args.speed_sizes, device=args.device,
                              log=None if args.quiet else (lambda s: print(s, flush=True)))  # fmt: skip
     text = speed_markdown(report)
-    out = Path(args.out).expanduser()
+    out = Path(args.out or "benchmark_results").expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.md").write_text(text, encoding="utf-8")
     (out / "speed.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -119,7 +125,7 @@ def main(argv=None) -> int:
         return _speed(args)
 
     from ._datasets import DEFAULT_DATASETS, expand_dataset_names, load_dataset, validation_view
-    from ._methods import default_methods, quick_methods
+    from ._methods import default_methods, quick_methods, robustness_methods
     from ._runner import run_benchmark
 
     if args.quick:
@@ -127,13 +133,19 @@ def main(argv=None) -> int:
         budgets = args.budgets or [QUICK_BUDGET]
         methods = quick_methods()
         n_jobs = args.n_jobs if args.n_jobs is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
+    elif args.robustness:
+        names = expand_dataset_names(args.datasets or ["robustness"])
+        budgets = args.budgets
+        methods = robustness_methods()
+        n_jobs = args.n_jobs if args.n_jobs is not None else 1
     else:
         names = expand_dataset_names(args.datasets or DEFAULT_DATASETS)
         budgets = args.budgets
         methods = default_methods()
         n_jobs = args.n_jobs if args.n_jobs is not None else 1
+    out = args.out or ("benchmark_results/robustness" if args.robustness else "benchmark_results")
     if args.methods:
-        known = {m.name: m for m in default_methods()}
+        known = {m.name: m for m in default_methods() + robustness_methods()}
         unknown = [m for m in args.methods if m not in known]
         if unknown:
             print(f"Unknown methods {unknown}; choose from {list(known)}.", file=sys.stderr)
@@ -166,7 +178,7 @@ def main(argv=None) -> int:
         datasets, methods, budgets=budgets, seeds=args.seeds, student_params=student_params, n_jobs=n_jobs,
         progress=not args.quiet,
     )  # fmt: skip
-    paths = results.write(args.out)
+    paths = results.write(out)
     print()
     print(results.markdown())
     print(f"Total {time.perf_counter() - t0:.0f} s. Wrote " + ", ".join(str(p) for p in paths.values()))

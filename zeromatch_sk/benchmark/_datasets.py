@@ -18,6 +18,7 @@ and the files can be copied to another machine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -90,6 +91,10 @@ class BenchmarkDataset:
         Datasets sharing a group have the same rows, labels and split and
         differ only in their teacher; runs of methods that ignore the teacher
         are shared between them.
+    label_sampling : {'balanced', 'random'}
+        How each run draws its labeled rows from the pool: a fixed number
+        per class (as the paper does), or uniformly at random (redrawn until
+        every class has a row).
     info : dict
         Extra facts for the report (embedding seconds, cache files, ...).
     """
@@ -105,9 +110,12 @@ class BenchmarkDataset:
     teacher: str = ""
     description: str = ""
     group: str | None = None
+    label_sampling: str = "balanced"
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.label_sampling not in ("balanced", "random"):
+            raise ValueError(f"{self.name}: label_sampling must be 'balanced' or 'random', got {self.label_sampling!r}.")
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
         self.y = np.asarray(self.y, dtype=np.int64)
         self.classes = np.asarray(self.classes, dtype=object)
@@ -161,6 +169,7 @@ class BenchmarkDataset:
             "teacher_accuracy_pool": self.teacher_accuracy(self.pool_idx),
             "description": self.description,
             "group": self.group,
+            "label_sampling": self.label_sampling,
             **self.info,
         }
 
@@ -233,6 +242,34 @@ def balanced_label_draw(y_pool, budget: int, random_state=None) -> np.ndarray:
         for i in range(short):
             quota[roomy[i % len(roomy)]] += 1
     return np.sort(np.concatenate([by_class[c][: quota[c]] for c in classes]).astype(np.int64))
+
+
+def random_label_draw(y_pool, budget: int, random_state=None, max_tries: int = 1000) -> np.ndarray:
+    """Positions of ``budget`` rows drawn uniformly at random, redrawn until every class has one.
+
+    How a practitioner labels "whatever comes first": the labeled class
+    frequencies follow the pool's (noisily). After ``max_tries`` draws
+    without every class, the rarest missing classes each swap in one row.
+
+    Examples
+    --------
+    >>> y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    >>> pos = random_label_draw(y, 20, random_state=0)
+    >>> len(pos), sorted(set(y[pos].tolist()))
+    (20, [0, 1])
+    """
+    y_pool = np.asarray(y_pool)
+    rng = check_random_state(random_state)
+    budget = int(min(budget, len(y_pool)))
+    classes = np.unique(y_pool)
+    for _ in range(max_tries):
+        pos = rng.choice(len(y_pool), budget, replace=False)
+        if len(np.unique(y_pool[pos])) == len(classes):
+            return np.sort(pos).astype(np.int64)
+    missing = np.setdiff1d(classes, y_pool[pos])
+    for i, c in enumerate(missing):
+        pos[i] = rng.choice(np.flatnonzero(y_pool == c))
+    return np.sort(pos).astype(np.int64)
 
 
 def synthetic_teacher(y, n_classes: int, accuracy: float | None, random_state=0) -> np.ndarray:
@@ -528,15 +565,121 @@ def _digits_loader(accuracy, suffix):
     return load
 
 
+# ----------------------------------------------------------------- robustness
+#: Rows of each imbalanced binary AG News case (pool + evaluation).
+ROBUST_AG_ROWS = 4000
+
+
+def _binary_teacher(P, pos: int, shift: float) -> np.ndarray:
+    """"Topic ``pos`` or not" from the 4-topic zero-shot teacher.
+
+    log-odds = log P[pos] - log sum of the other topics + ``shift``; a
+    positive shift models a zero-shot prompt pair whose vague "something
+    else" prompt loses too often, so the teacher over-predicts the minority.
+    """
+    L = np.log(np.maximum(P.astype(np.float64), 1e-12))
+    lo = L[:, pos] - np.logaddexp.reduce(np.delete(L, pos, axis=1), axis=1) + shift
+    p1 = 1.0 / (1.0 + np.exp(-lo))
+    return np.stack([1.0 - p1, p1], axis=1)
+
+
+def _robust_ag_news(topic, ratio, shift, sampling, cache_dir=None, verbose=1, max_rows=None):
+    full = _load_ag_news(cache_dir=cache_dir, verbose=verbose)
+    pos = list(full.classes).index(topic)
+    rng = np.random.RandomState(SPLIT_SEED)
+    n = ROBUST_AG_ROWS if max_rows is None else min(ROBUST_AG_ROWS, max_rows)
+    n_pos = n // (1 + ratio)
+    rows = np.r_[
+        rng.choice(np.flatnonzero(full.y == pos), n_pos, replace=False),
+        rng.choice(np.flatnonzero(full.y != pos), n - n_pos, replace=False),
+    ]
+    y = (full.y[rows] == pos).astype(np.int64)
+    pool, ev = stratified_split(y)
+    biased = f", shifted by +{shift:g} nats towards {topic}" if shift else ""
+    return BenchmarkDataset(
+        name=f"ag_news-{topic.lower()}-1:{ratio}{'-biased' if shift else ''}-{sampling}",
+        X=full.X[rows],
+        y=y,
+        classes=np.array(["other", topic], dtype=object),
+        teacher_proba=_binary_teacher(full.teacher_proba[rows], pos, shift),
+        eval_idx=ev,
+        pool_idx=pool,
+        budgets=(20,),
+        teacher=f"the AG News zero-shot teacher as '{topic} or not'{biased}",
+        description=(
+            f"AG News, {topic} against the other three topics at 1:{ratio} ({n} articles drawn from the "
+            f"7,600), labels drawn {sampling}."
+        ),
+        label_sampling=sampling,
+        info={"cache": full.info.get("cache")},
+    )
+
+
+def _robust_trec(sampling, cache_dir=None, verbose=1, max_rows=None, n_min=80, imbalance=10.0):
+    full = _load_trec(cache_dir=cache_dir, verbose=verbose)
+    rng = np.random.RandomState(SPLIT_SEED)
+    train = full.pool_idx  # train.txt only: its teacher is the weak one (about 45 %)
+    k = full.n_classes
+    counts = np.bincount(full.y[train], minlength=k)
+    # Geometric class sizes from n_min to imbalance * n_min; the rarest class gets the smallest.
+    sizes = np.round(n_min * imbalance ** (np.arange(k) / (k - 1))).astype(int)
+    rows = np.concatenate([
+        rng.choice(train[full.y[train] == c], min(s, counts[c]), replace=False)
+        for c, s in zip(np.argsort(counts), sizes)
+    ])
+    y = full.y[rows]
+    pool, ev = stratified_split(y)
+    return BenchmarkDataset(
+        name=f"trec-longtail-{sampling}",
+        X=full.X[rows],
+        y=y,
+        classes=full.classes,
+        teacher_proba=full.teacher_proba[rows],
+        eval_idx=ev,
+        pool_idx=pool,
+        budgets=(60,),
+        teacher=full.teacher,
+        description=(
+            f"TREC train.txt subsampled to a long tail: class sizes from {n_min} to {int(n_min * imbalance)} "
+            f"(ratio {imbalance:g}:1, {len(rows)} questions), labels drawn {sampling}."
+        ),
+        label_sampling=sampling,
+        info={"cache": full.info.get("cache")},
+    )
+
+
+def _digits_biased(cache_dir=None, verbose=1, max_rows=None):
+    ds = _load_digits(0.5, "biased-teacher", max_rows=max_rows)
+    rng = np.random.RandomState(4321)
+    labels = ds.teacher_proba.argmax(axis=1)
+    wrong = labels != ds.y
+    # Most of the teacher's mistakes say "0": a prompt that attracts everything it does not know.
+    labels = np.where(wrong & (rng.random_sample(len(labels)) < 0.8), 0, labels)
+    ds.teacher_proba = np.eye(10, dtype=np.float32)[labels]
+    ds.teacher = "synthetic one-hot teacher, right with probability 0.5; 80 % of its mistakes say '0'"
+    return ds
+
+
+ROBUST_DATASETS: dict[str, Callable[..., BenchmarkDataset]] = {}
+for _sampling in ("balanced", "random"):
+    for _topic, _ratio, _shift in (("Business", 4, 0.0), ("Business", 9, 0.0), ("Sports", 9, 2.0)):
+        ROBUST_DATASETS[f"ag_news-{_topic.lower()}-1:{_ratio}{'-biased' if _shift else ''}-{_sampling}"] = (
+            functools.partial(_robust_ag_news, _topic, _ratio, _shift, _sampling)
+        )
+    ROBUST_DATASETS[f"trec-longtail-{_sampling}"] = functools.partial(_robust_trec, _sampling)
+ROBUST_DATASETS["digits-biased-teacher"] = _digits_biased
+ROBUST_DATASETS["digits-random-teacher"] = _digits_loader(None, "random-teacher")
+
 #: Loaders by dataset name: ``loader(cache_dir=..., verbose=..., max_rows=...) -> BenchmarkDataset``.
 DATASETS: dict[str, Callable[..., BenchmarkDataset]] = {
     "ag_news_sample": _load_ag_news_sample,
     "ag_news": _load_ag_news,
     "trec": _load_trec,
     **{f"digits-{suffix}": _digits_loader(acc, suffix) for suffix, acc in DIGITS_TEACHERS.items()},
+    **ROBUST_DATASETS,
 }
 #: Names that stand for several datasets.
-DATASET_ALIASES = {"digits": [f"digits-{s}" for s in DIGITS_TEACHERS]}
+DATASET_ALIASES = {"digits": [f"digits-{s}" for s in DIGITS_TEACHERS], "robustness": list(ROBUST_DATASETS)}
 #: What ``python -m zeromatch_sk.benchmark`` runs without ``--datasets``.
 DEFAULT_DATASETS = ("ag_news", "trec", "digits")
 

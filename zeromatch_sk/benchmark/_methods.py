@@ -33,9 +33,18 @@ from typing import Any
 
 import numpy as np
 
-from ._datasets import BenchmarkDataset, balanced_label_draw
+from ._datasets import BenchmarkDataset, balanced_label_draw, random_label_draw
 
-__all__ = ["FIT_MODES", "Method", "default_methods", "quick_methods", "run_one"]
+__all__ = ["FIT_MODES", "REFERENCE_PARAMS", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one"]
+
+#: ZeroMatchClassifier parameters that switch every robustness defence off: the published method.
+REFERENCE_PARAMS = {
+    "label_sampling": "random",
+    "teacher_calibration": "none",
+    "da_target": "labeled",
+    "prior_correction": "none",
+    "teacher_gate": "never",
+}
 
 FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo")
 
@@ -172,14 +181,38 @@ def default_methods() -> list[Method]:
             description="ZeroMatchClassifier with the library defaults", cost=1.2,
         ),
         Method(
+            "ZeroMatch (reference)", "semi+teacher", params=dict(REFERENCE_PARAMS),
+            description="the published method: every robustness defence off (REFERENCE_PARAMS)", cost=1.2,
+        ),
+        Method(
             "ZeroMatch, no aux head", "semi+teacher", params={"aux_head": False},
             description="ablation: distil into the main head (aux_head=False)", cost=1.2,
         ),
         Method(
             "ZeroMatch, constant alpha", "semi+teacher", params={"kd_schedule": "constant"},
-            description="ablation: constant distillation weight (kd_schedule='constant')", cost=1.2,
+            description="ablation: constant distillation weight (kd_schedule='constant')",
+            cost=1.2,
         ),
     ]
+
+
+def robustness_methods() -> list[Method]:
+    """The methods of the robustness cases: the main ones plus one row per defence switched off.
+
+    The ablations of the auxiliary head and the alpha schedule are left out
+    (they are about the method, not about imbalance or weak teachers).
+    """
+    main = [m for m in default_methods() if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha")]
+    defences = [
+        ("ZeroMatch, no calibration", {"teacher_calibration": "none"},
+         "defaults but teacher_calibration='none' (which also turns off the prior estimate from the teacher)"),
+        ("ZeroMatch, no prior correction", {"prior_correction": "none", "da_target": "labeled"},
+         "defaults but prior_correction='none', da_target='labeled'"),
+        ("ZeroMatch, post-hoc correction", {"prior_correction": "posthoc"},
+         "defaults but the prior correction applied to predict_proba instead of the loss"),
+        ("ZeroMatch, no gate", {"teacher_gate": "never"}, "defaults but teacher_gate='never'"),
+    ]  # fmt: skip
+    return main + [Method(name, "semi+teacher", params=p, description=d, cost=1.2) for name, p, d in defences]
 
 
 #: The methods of ``--quick``.
@@ -194,7 +227,8 @@ def quick_methods() -> list[Method]:
 # ------------------------------------------------------------------------ one run
 def labeled_positions(ds: BenchmarkDataset, budget: int, seed: int) -> np.ndarray:
     """Positions in ``ds.pool_idx`` of the rows labeled in run ``(budget, seed)``."""
-    return balanced_label_draw(ds.y[ds.pool_idx], budget, random_state=seed)
+    draw = random_label_draw if ds.label_sampling == "random" else balanced_label_draw
+    return draw(ds.y[ds.pool_idx], budget, random_state=seed)
 
 
 def run_one(
