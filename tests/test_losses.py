@@ -113,3 +113,12 @@ def test_cosine_lr_factor_reference_schedule():
     assert cosine_lr_factor(1, 6, 2) == pytest.approx(1.0)
     assert cosine_lr_factor(2, 6, 2) == pytest.approx(1.0)
     assert cosine_lr_factor(4, 6, 2) == pytest.approx(math.cos(7 * math.pi / 32))
+
+
+def test_supervised_loss_offset_is_logit_adjustment():
+    # Logits (0, 0), label 0, offset (ln 3, 0): softmax(ln 3, 0) = (3/4, 1/4) -> -log(3/4).
+    logits = torch.zeros(1, 2)
+    offset = torch.tensor([math.log(3.0), 0.0])
+    assert supervised_loss(logits, torch.tensor([0]), offset).item() == pytest.approx(-math.log(0.75), rel=1e-6)
+    # The offset only enters the loss: the logits themselves are untouched.
+    assert torch.equal(logits, torch.zeros(1, 2))

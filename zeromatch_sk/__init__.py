@@ -6,8 +6,8 @@ foundation model reached only through inference. :class:`ZeroMatchClassifier`
 is a scikit-learn classifier; ``y == -1`` marks unlabeled rows.
 """
 
-from ._classifier import ZeroMatchClassifier
+from ._classifier import REFERENCE_PARAMS, ZeroMatchClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["ZeroMatchClassifier", "__version__"]
+__all__ = ["REFERENCE_PARAMS", "ZeroMatchClassifier", "__version__"]

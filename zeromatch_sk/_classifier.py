@@ -21,7 +21,17 @@ from ._training import TrainingPlan, ZeroMatchNet
 from .augment import resolve_augmentation
 from .providers._base import TeacherError, check_teacher_proba, teacher_predict_proba
 
-__all__ = ["ZeroMatchClassifier"]
+__all__ = ["REFERENCE_PARAMS", "ZeroMatchClassifier"]
+
+#: Parameters that turn every robustness defence off: the published ZeroMatch,
+#: ``ZeroMatchClassifier(**REFERENCE_PARAMS)``.
+REFERENCE_PARAMS = {
+    "label_sampling": "random",
+    "teacher_calibration": "none",
+    "da_target": "labeled",
+    "prior_correction": "none",
+    "teacher_gate": "never",
+}
 
 UNLABELED = -1
 #: Each stage-2 epoch has at least this many optimizer steps, so small data still trains.

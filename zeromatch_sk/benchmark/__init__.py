@@ -32,10 +32,11 @@ from ._datasets import (
     load_dataset,
     make_dataset,
     stratified_split,
+    random_label_draw,
     synthetic_teacher,
     validation_view,
 )
-from ._methods import Method, default_methods, quick_methods, run_one
+from ._methods import Method, default_methods, quick_methods, robustness_methods, run_one
 from ._runner import BenchmarkResults, benchmark_arrays, run_benchmark
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "load_dataset",
     "make_dataset",
     "quick_methods",
+    "random_label_draw",
+    "robustness_methods",
     "run_benchmark",
     "run_one",
     "stratified_split",

@@ -33,18 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from .._classifier import REFERENCE_PARAMS
 from ._datasets import BenchmarkDataset, balanced_label_draw, random_label_draw
 
-__all__ = ["FIT_MODES", "REFERENCE_PARAMS", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one"]
+__all__ = ["FIT_MODES", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one"]
 
-#: ZeroMatchClassifier parameters that switch every robustness defence off: the published method.
-REFERENCE_PARAMS = {
-    "label_sampling": "random",
-    "teacher_calibration": "none",
-    "da_target": "labeled",
-    "prior_correction": "none",
-    "teacher_gate": "never",
-}
 
 FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo")
 

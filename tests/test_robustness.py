@@ -1,0 +1,153 @@
+"""The robustness defences of ZeroMatchClassifier: label sampling, teacher calibration, class prior, gate.
+
+Behaviour only: what a user can observe through parameters, fitted
+attributes, warnings and predictions. The pure functions underneath are
+tested in ``test_robust.py``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+
+from zeromatch_sk import REFERENCE_PARAMS, ZeroMatchClassifier
+
+FAST = dict(hidden_layer_sizes=(32,), kd_epochs=2, max_epochs=3, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
+
+
+def _soft(labels, k, confidence=0.7):
+    """A soft teacher: ``confidence`` on its label, the rest spread evenly."""
+    P = np.full((len(labels), k), (1 - confidence) / (k - 1))
+    P[np.arange(len(labels)), labels] = confidence
+    return P
+
+
+@pytest.fixture(scope="module")
+def imbalanced():
+    """Overlapping binary blobs at 9:1; 10 labels per class (class-balanced draw); a soft teacher right ~90 %."""
+    rng = np.random.default_rng(0)
+    X, y_true = make_blobs(n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=0)
+    y = np.full_like(y_true, -1)
+    for c in (0, 1):
+        y[rng.choice(np.flatnonzero(y_true == c), 10, replace=False)] = c
+    teacher = np.where(rng.random(len(y_true)) < 0.9, y_true, 1 - y_true)
+    return X, y, y_true, _soft(teacher, 2, confidence=0.9)
+
+
+def _fit(X, y, P, **params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ZeroMatchClassifier(**{**FAST, **params}).fit(X, y, pseudo_labels=P)
+
+
+def test_balanced_labels_are_detected_and_the_prior_estimated(imbalanced):
+    X, y, y_true, P = imbalanced
+    clf = _fit(X, y, P)
+    assert clf.label_sampling_ == "balanced"
+    assert clf.teacher_calibration_ == "bias"
+    np.testing.assert_allclose(clf.labeled_prior_, [0.5, 0.5])
+    assert clf.class_prior_.sum() == pytest.approx(1.0)
+    # The truth is 0.9 / 0.1: the estimate must move well away from the labels' 0.5 / 0.5.
+    assert clf.class_prior_[0] > 0.7
+    assert clf.teacher_proba_.shape == clf.teacher_proba_raw_.shape == P.shape
+    assert not np.allclose(clf.teacher_proba_, P)  # calibrated and moved to the prior
+    assert {"teacher", "teacher_calibrated", "labels", "reference"} <= set(clf.teacher_gate_stats_)
+    assert 0.0 <= clf.teacher_accuracy_calibrated_ <= 1.0
+
+
+def test_reference_params_train_on_the_raw_teacher_and_label_prior(imbalanced):
+    X, y, y_true, P = imbalanced
+    clf = _fit(X, y, P, **REFERENCE_PARAMS)
+    assert clf.label_sampling_ == "random" and clf.teacher_calibration_ == "none"
+    np.testing.assert_allclose(clf.teacher_proba_, P)
+    np.testing.assert_allclose(clf.class_prior_, clf.labeled_prior_)
+    assert clf.teacher_gated_ is False
+
+
+def test_prior_correction_beats_the_reference_on_imbalanced_blobs(imbalanced):
+    X, y, y_true, P = imbalanced
+    params = dict(hidden_layer_sizes=(32,), kd_epochs=5, max_epochs=10, steps_per_epoch=20)
+    unl = y == -1
+    defended = _fit(X, y, P, **params)
+    reference = _fit(X, y, P, **params, **REFERENCE_PARAMS)
+    known_prior = _fit(X, y, P, **params, class_prior=[0.9, 0.1])
+    # Balanced labels tilt the reference towards the 10 % class (about 40 % of its predictions on this
+    # data); the defaults, and a given prior even more reliably, undo that.
+    acc = {name: clf.score(X[unl], y_true[unl]) for name, clf in
+           [("defended", defended), ("reference", reference), ("known", known_prior)]}  # fmt: skip
+    assert acc["defended"] > acc["reference"] + 0.1
+    assert acc["known"] > acc["reference"] + 0.1
+    assert np.mean(reference.predict(X[unl]) == 1) > 0.2 > np.mean(known_prior.predict(X[unl]) == 1)
+
+
+def test_random_labels_leave_the_teacher_uncalibrated():
+    X, y_true = make_blobs(n_samples=300, centers=3, random_state=1)
+    y = np.full_like(y_true, -1)
+    lab = np.r_[np.flatnonzero(y_true == 0)[:12], np.flatnonzero(y_true == 1)[:6], np.flatnonzero(y_true == 2)[:3]]
+    y[lab] = y_true[lab]  # 12 / 6 / 3: not a class-balanced draw
+    clf = _fit(X, y, _soft(y_true, 3))
+    counts = np.bincount(y[y >= 0], minlength=3)
+    assert counts.max() - counts.min() > 1
+    assert clf.label_sampling_ == "random" and clf.teacher_calibration_ == "none"
+    np.testing.assert_allclose(clf.class_prior_, clf.labeled_prior_)
+
+
+def test_one_hot_teacher_is_not_calibrated(imbalanced):
+    X, y, y_true, P = imbalanced
+    clf = _fit(X, y, P.argmax(axis=1))
+    assert clf.teacher_calibration_ == "none"
+    np.testing.assert_array_equal(clf.teacher_bias_, [0.0, 0.0])
+
+
+def test_useless_teacher_is_gated_with_a_warning():
+    X, y_true = make_blobs(n_samples=300, centers=[[0, 0], [6, 6]], random_state=0)
+    y = np.full_like(y_true, -1)
+    for c in (0, 1):
+        y[np.flatnonzero(y_true == c)[:10]] = c
+    wrong = _soft(1 - y_true, 2, confidence=0.9)  # always wrong
+    with pytest.warns(UserWarning, match=r"switched off \(teacher_gate='chance'\)"):
+        clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=wrong)
+    assert clf.teacher_gated_ and clf.teacher_proba_ is None
+    assert clf.teacher_gate_stats_["teacher"] == 0.0
+    assert clf.score(X, y_true) > 0.9  # AdaMatch on the labels alone separates the blobs
+
+    with pytest.warns(UserWarning, match="still used"):
+        kept = ZeroMatchClassifier(**{**FAST, "teacher_gate": "never"}).fit(X, y, pseudo_labels=wrong)
+    assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
+
+    with pytest.warns(UserWarning, match="max_epochs=0"):
+        kd_only = ZeroMatchClassifier(**{**FAST, "max_epochs": 0}).fit(X, y, pseudo_labels=wrong)
+    assert kd_only.teacher_proba_ is not None  # nothing else to learn from without stage 2
+
+
+def test_posthoc_correction_shifts_probabilities(imbalanced):
+    X, y, y_true, P = imbalanced
+    none = _fit(X, y, P, prior_correction="none")
+    post = clone(none).set_params(prior_correction="posthoc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post.fit(X, y, pseudo_labels=P)
+    proba = post.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Same training (the post-hoc shift does not touch it), then a shift towards class 0's larger prior.
+    assert (proba[:, 0] >= none.predict_proba(X)[:, 0] - 1e-9).all()
+
+
+def test_given_class_prior_is_used_and_checked(imbalanced):
+    X, y, y_true, P = imbalanced
+    clf = _fit(X, y, P, class_prior=[9, 1])
+    np.testing.assert_allclose(clf.class_prior_, [0.9, 0.1])
+    with pytest.raises(ValueError, match=r"class_prior must be a class prior with one positive entry per class"):
+        _fit(X, y, P, class_prior=[1.0, 0.0])
+    with pytest.raises(ValueError, match="da_target must be"):
+        _fit(X, y, P, da_target=[1.0, 2.0, 3.0])
+
+
+def test_defence_parameters_are_validated(imbalanced):
+    X, y, y_true, P = imbalanced
+    for name, bad in [("label_sampling", "stratified"), ("teacher_gate", "sometimes"),
+                      ("prior_correction", "both"), ("teacher_calibration", "platt")]:  # fmt: skip
+        with pytest.raises(ValueError, match=name):
+            ZeroMatchClassifier(**{name: bad}).fit(X, y, pseudo_labels=P)
