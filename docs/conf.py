@@ -93,6 +93,9 @@ numpydoc_validation_exclude = {
 
 BENCHMARK_JSON = ROOT / "benchmark_results" / "results.json"
 BENCHMARK_TABLE = DOCS / "gen_modules" / "benchmark_table.rst.inc"
+# robustness.rst: the same for ``python -m zeromatch_sk.benchmark --robustness``.
+ROBUSTNESS_JSON = ROOT / "benchmark_results" / "robustness" / "results.json"
+ROBUSTNESS_TABLE = DOCS / "gen_modules" / "robustness_table.rst.inc"
 
 
 def _fmt(value, digits=3):
@@ -115,16 +118,16 @@ def _list_table(header, rows):
     return lines
 
 
-def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE):
+def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command="python -m zeromatch_sk.benchmark"):
     """Write the reST table of the benchmark's summary (or a note when there is none)."""
     import json
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    relative = source.relative_to(ROOT).as_posix()
     if not source.is_file():
         target.write_text(
-            ".. note::\n\n   There is no ``benchmark_results/results.json`` in this checkout yet. Run\n"
-            "   ``make benchmark`` (or ``python -m zeromatch_sk.benchmark``) to produce it and build\n"
-            "   the documentation again.\n",
+            f".. note::\n\n   There is no ``{relative}`` in this checkout yet. Run\n"
+            f"   ``{command}`` to produce it and build the documentation again.\n",
             encoding="utf-8",
         )
         return
@@ -135,7 +138,7 @@ def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE):
     n_seeds = len(seeds) if isinstance(seeds, list) else seeds
     intro = (
         f"Accuracy on held-out evaluation rows, mean ± standard deviation over {n_seeds} seeds "
-        "(label draw and model seed), from ``benchmark_results/results.json``. "
+        f"(label draw and model seed), from ``{relative}``. "
         "Bold: the best mean of a column."
     )
     out = [intro, ""]
@@ -169,6 +172,7 @@ def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE):
 
 
 write_benchmark_table()
+write_benchmark_table(ROBUSTNESS_JSON, ROBUSTNESS_TABLE, "python -m zeromatch_sk.benchmark --robustness")
 
 # -- sphinx-gallery -------------------------------------------------------------
 

@@ -150,7 +150,7 @@ print(f"student accuracy on the unlabeled rows: {np.mean(student.transduction_[u
 # student's prediction.
 import matplotlib.pyplot as plt
 
-teacher_says = student.classes_[student.teacher_proba_.argmax(axis=1)]
+teacher_says = student.classes_[student.teacher_proba_raw_.argmax(axis=1)]
 shown = np.flatnonzero(unlabeled)[:: max(1, unlabeled.sum() // 12)][:12]
 fig, axes = plt.subplots(2, 6, figsize=(10, 5), layout="constrained")
 for ax, i in zip(axes.ravel(), shown):

@@ -53,7 +53,7 @@ clf.fit(X, y)
 
 unlabeled = y == -1
 student_acc = np.mean(clf.transduction_[unlabeled] == topics[unlabeled])
-teacher_acc = np.mean(clf.classes_[clf.teacher_proba_.argmax(1)][unlabeled] == topics[unlabeled])
+teacher_acc = np.mean(clf.classes_[clf.teacher_proba_raw_.argmax(1)][unlabeled] == topics[unlabeled])
 print(f"teacher on the unlabeled rows: {teacher_acc:.3f}")
 print(f"student on the unlabeled rows: {student_acc:.3f}")
 

@@ -16,6 +16,8 @@ from zeromatch_sk.benchmark import (
     default_methods,
     load_dataset,
     make_dataset,
+    random_label_draw,
+    robustness_methods,
     run_benchmark,
     stratified_split,
     synthetic_teacher,
@@ -185,11 +187,49 @@ def test_make_dataset_checks_labels_and_method_modes():
     assert [m.name for m in default_methods()][:2] == ["teacher alone", "logistic regression"]
 
 
+def test_random_label_draw_follows_the_pool_and_covers_every_class():
+    y = np.r_[np.zeros(950, int), np.ones(50, int)]
+    counts = np.zeros(2)
+    for seed in range(40):
+        pos = random_label_draw(y, 20, random_state=seed)
+        assert len(np.unique(pos)) == 20 and set(y[pos]) == {0, 1}
+        counts += np.bincount(y[pos], minlength=2)
+    # Uniform draws conditioned on both classes: far more 0s than 1s, unlike a balanced draw.
+    assert counts[0] > 5 * counts[1]
+    # A class too rare to appear by chance still gets one row.
+    y_rare = np.r_[np.zeros(9999, int), 1]
+    assert 1 in y_rare[random_label_draw(y_rare, 5, random_state=0, max_tries=3)]
+
+
+def test_label_sampling_of_a_dataset_decides_the_draw():
+    ds = load_dataset("digits-biased-teacher", max_rows=600)
+    assert ds.label_sampling == "balanced" and ds.group == "digits"
+    pos = labeled_positions(ds, 50, 0)
+    assert np.bincount(ds.y[ds.pool_idx][pos], minlength=10).tolist() == [5] * 10
+    # The biased teacher: half right, and most of its mistakes say "0".
+    said = ds.teacher_proba[ds.pool_idx].argmax(axis=1)
+    wrong = said != ds.y[ds.pool_idx]
+    assert 0.4 < 1 - wrong.mean() < 0.7 and np.mean(said[wrong] == 0) > 0.6
+    with pytest.raises(ValueError, match="label_sampling"):
+        BenchmarkDataset("x", np.zeros((4, 1)), np.array([0, 1, 0, 1]), np.array(["a", "b"]), None,
+                         np.array([0]), np.array([1, 2, 3]), label_sampling="stratified")  # fmt: skip
+
+
+def test_robustness_methods_ablate_each_defence_once():
+    methods = {m.name: m for m in robustness_methods()}
+    assert {"ZeroMatch", "ZeroMatch (reference)", "logistic regression", "supervised student", "teacher alone"} <= set(
+        methods
+    )
+    ablated = {key for m in methods.values() if m.name.startswith("ZeroMatch, ") for key in (m.params or {})}
+    assert {"teacher_calibration", "prior_correction", "teacher_gate"} <= ablated
+
+
 def test_cli_parses_and_rejects_unknown_dataset(capsys):
     from zeromatch_sk.benchmark.__main__ import build_parser, main
 
     args = build_parser().parse_args(["--quick", "--param", "max_epochs=3", "--param", "strong_augment=scarf"])
     assert args.quick and dict(args.param) == {"max_epochs": 3, "strong_augment": "scarf"}
+    assert build_parser().parse_args(["--robustness"]).robustness
     with pytest.raises(ValueError, match="Unknown dataset"):
         main(["--datasets", "nope", "--embed-only"])
 

@@ -388,7 +388,7 @@ def plot_teacher_student_confusion(
         steps before the classifier.
     X : array-like or None, default=None
         Rows to compare on. ``None`` uses the training rows: the student's
-        ``transduction_`` and the teacher's ``teacher_proba_``, so nothing
+        ``transduction_`` and the teacher's ``teacher_proba_raw_``, so nothing
         is predicted again and the teacher is not called.
     y_true : array-like of shape (n_rows,) or None, default=None
         True labels of those rows. Rows marked ``-1`` are left out, so the
@@ -397,7 +397,7 @@ def plot_teacher_student_confusion(
     teacher_proba : array-like or None, default=None
         The teacher's output on ``X``: an ``(n_rows, n_classes)``
         probability matrix (columns in the order of ``classes_``) or the
-        teacher's labels. ``None`` uses ``teacher_proba_`` when ``X`` is
+        teacher's labels. ``None`` uses ``teacher_proba_raw_`` when ``X`` is
         None, and otherwise calls the classifier's ``provider`` on ``X``
         (which, for an LLM teacher, costs requests unless they are cached).
     normalize : {'true', 'pred', 'all'} or None, default='true'
@@ -470,7 +470,12 @@ def plot_teacher_student_confusion(
             )
         student = np.asarray(est.transduction_)
         n_rows = len(student)
-        P = teacher_proba if teacher_proba is not None else getattr(est, "teacher_proba_", None)
+        # The teacher as given (teacher_proba_raw_), not the calibrated copy used in training.
+        P = teacher_proba
+        if P is None:
+            P = getattr(est, "teacher_proba_raw_", None)
+        if P is None:
+            P = getattr(est, "teacher_proba_", None)
         if P is None:
             raise ValueError(
                 "This classifier was fitted without a teacher (no provider, no pseudo_labels), so there is "

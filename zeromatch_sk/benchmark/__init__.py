@@ -2,7 +2,7 @@
 
 ``python -m zeromatch_sk.benchmark --quick`` is the demo: the bundled AG News
 sample, embedded offline with all-MiniLM-L6-v2 (whose zero-shot prompts are
-the teacher), 40 labels, 3 seeds, six methods, a Markdown table on stdout in
+the teacher), 40 labels, 3 seeds, seven methods, a Markdown table on stdout in
 a few minutes on two CPU cores. Without ``--quick`` it runs every method on
 AG News, TREC and scikit-learn's digits with synthetic teachers (see
 ``python -m zeromatch_sk.benchmark --help``); ``--speed`` measures training

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true",
                       help=f"the demo: the bundled AG News sample, {QUICK_BUDGET} labels, {QUICK_SEEDS} seeds, "
-                           "six methods; prints the table")  # fmt: skip
+                           "seven methods; prints the table")  # fmt: skip
     mode.add_argument("--speed", action="store_true", help="measure stage-2 training throughput instead")
     mode.add_argument("--robustness", action="store_true",
                       help="the robustness cases: imbalanced AG News (1:4, 1:9, a biased teacher) and long-tailed "

@@ -209,11 +209,14 @@ def robustness_methods() -> list[Method]:
 
 
 #: The methods of ``--quick``.
-QUICK_METHOD_NAMES = ("teacher alone", "logistic regression", "supervised student", "KD only", "AdaMatch", "ZeroMatch")
+QUICK_METHOD_NAMES = (
+    "teacher alone", "logistic regression", "supervised student", "KD only", "AdaMatch", "ZeroMatch",
+    "ZeroMatch (reference)",
+)  # fmt: skip
 
 
 def quick_methods() -> list[Method]:
-    """The six methods of the quick demo."""
+    """The seven methods of the quick demo."""
     return [m for m in default_methods() if m.name in QUICK_METHOD_NAMES]
 
 
