@@ -27,7 +27,8 @@ docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 benchmark: $(STAMP)
-	$(PY) -m zeromatch_sk.benchmark
+	$(PY) -m zeromatch_sk.benchmark --n-jobs -1
+	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1
 
 clean:
 	rm -rf $(VENV) docs/_build docs/auto_examples docs/gen_modules
