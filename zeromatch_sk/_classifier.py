@@ -251,6 +251,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         Leave-one-out accuracy of the calibrated teacher on the labeled rows
         (NaN when not measured: no teacher, fewer than 4 labeled rows, or
         ``teacher_gate='never'`` with ``teacher_calibration='none'``).
+    teacher_calibration_ : str
+        The calibration applied: ``'bias'``, ``'bias+scale'`` or ``'none'``.
     teacher_bias_, teacher_scale_ : ndarray of shape (n_classes,), float
         The teacher calibration (zeros and 1.0 when off).
     teacher_gated_ : bool
