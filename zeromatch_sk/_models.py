@@ -267,6 +267,9 @@ def progress(total: int, *, verbose: int, desc: str, unit: str):
         unit=unit,
         disable=not verbose,
         delay=PROGRESS_DELAY_S if verbose == 1 else 0.0,
+        # verbose=2 redraws on every update, so even a run shorter than tqdm's
+        # 0.1 s refresh interval shows its final count before the bar is cleared.
+        mininterval=0.0 if verbose >= 2 else 0.1,
         leave=False,
     )
 

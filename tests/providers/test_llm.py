@@ -307,7 +307,19 @@ def test_cache_key_covers_endpoint_model_and_prompt(tmp_path, server):
     assert server.n_requests == 12
 
 
-def test_ctrl_c_keeps_answers_and_rerun_asks_only_for_the_rest(tmp_path):
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler for the test, then whatever was there before.
+
+    ``_thread.interrupt_main()`` does nothing when SIGINT is ignored or at its
+    OS default, which an earlier test or library may have left behind.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_keeps_answers_and_rerun_asks_only_for_the_rest(tmp_path, python_sigint_handler):
     texts = many_texts(60)
     cache = tmp_path / "labels.sqlite"
     with FakeLLMServer(ANSWERS, latency=0.03) as srv:
