@@ -49,8 +49,9 @@ def _is_unlabeled(y: np.ndarray) -> np.ndarray:
     return y == UNLABELED
 
 
-def _gate_message(stats, rule: str) -> str:
-    if rule == "labels":
+def _teacher_warning(stats, versus_labels: bool, action: str) -> str:
+    """The warning about a weak teacher: what it scored on the labeled rows, against what, and ``action``."""
+    if versus_labels:
         why = (
             f"{-stats.diff:.0%} below a logistic regression on the labeled rows alone "
             f"({stats.labels:.0%}, paired standard error {stats.diff_se:.0%})"
@@ -59,9 +60,7 @@ def _gate_message(stats, rule: str) -> str:
         why = f"no better than guessing or predicting the majority class ({stats.reference:.0%})"
     return (
         f"The teacher is right on {stats.teacher:.0%} of the {stats.n} labeled rows (calibrated, "
-        f"leave-one-out: {stats.teacher_calibrated:.0%}), {why}. It was switched off "
-        f"(teacher_gate={rule!r}) and ZeroMatch trained as AdaMatch; set teacher_gate='never' to keep it, "
-        "or try a better provider or prompts."
+        f"leave-one-out: {stats.teacher_calibrated:.0%}), {why}. {action}"
     )
 
 
@@ -249,8 +248,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         teacher or labeled rows).
     teacher_accuracy_calibrated_ : float
         Leave-one-out accuracy of the calibrated teacher on the labeled rows
-        (NaN when not measured: no teacher, fewer than 4 labeled rows, or
-        ``teacher_gate='never'`` with ``teacher_calibration='none'``).
+        (NaN without a teacher or with fewer than 4 labeled rows).
     teacher_calibration_ : str
         The calibration applied: ``'bias'``, ``'bias+scale'`` or ``'none'``.
     teacher_bias_, teacher_scale_ : ndarray of shape (n_classes,), float
@@ -506,14 +504,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         given_prior = None
         if not isinstance(self.class_prior, str):
             given_prior = self._check_prior(self.class_prior, "class_prior")
-        if not isinstance(self.da_target, str):
-            fixed_da = self._check_prior(self.da_target, "da_target")
 
         self.teacher_proba_raw_ = teacher
         self.teacher_bias_, self.teacher_scale_ = np.zeros(k), 1.0
         self.teacher_gate_stats_, self.teacher_gated_ = None, False
         self.teacher_accuracy_calibrated_ = float("nan")
-        T, calibrated = teacher, False
+        T = teacher
         # A one-hot teacher (hard labels) has no log-probabilities to recalibrate.
         soft = teacher is not None and not np.all(teacher.max(axis=1) > 1.0 - 1e-6)
         calibration = self.teacher_calibration
@@ -529,33 +525,34 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             else:
                 bias, scale = _robust.fit_teacher_calibration(teacher[labeled], y_lab, reg=self.calibration_reg)
             self.teacher_bias_, self.teacher_scale_ = bias, float(scale)
-            T, calibrated = _robust.apply_teacher_bias(teacher, bias, scale), True
+            T = _robust.apply_teacher_bias(teacher, bias, scale)
+        calibrated = self.teacher_calibration_ != "none"
 
         if teacher is not None and n_lab >= 4:
             stats = _robust.teacher_vs_labels(teacher[labeled], y_lab, X[labeled], reg=self.calibration_reg)
             self.teacher_gate_stats_ = dataclasses.asdict(stats)
             self.teacher_accuracy_calibrated_ = stats.teacher_calibrated
             keep = _robust.teacher_gate(stats, rule=self.teacher_gate, z=self.gate_z)
+            rule = self.teacher_gate
             if not keep and self.max_epochs == 0:
                 # Without stage 2 there is nothing to train once the teacher is gone: keep it, say so.
-                warnings.warn(
-                    _gate_message(stats, self.teacher_gate).split(" It was switched off")[0]
-                    + " It is still used: with max_epochs=0 the student learns from the teacher alone.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+                action = "It is still used: with max_epochs=0 the student learns from the teacher alone."
             elif not keep:
                 self.teacher_gated_, T = True, None
-                warnings.warn(_gate_message(stats, self.teacher_gate), UserWarning, stacklevel=3)
-            elif stats.teacher_calibrated < stats.reference:
-                warnings.warn(
-                    f"The teacher is right on {stats.teacher:.0%} of the {stats.n} labeled rows "
-                    f"(calibrated, leave-one-out: {stats.teacher_calibrated:.0%}), no better than guessing or "
-                    f"predicting the majority class ({stats.reference:.0%}), and it is still used "
-                    f"(teacher_gate={self.teacher_gate!r}). Consider teacher_gate='chance' or a better provider.",
-                    UserWarning,
-                    stacklevel=3,
+                action = (
+                    f"It was switched off (teacher_gate={rule!r}) and ZeroMatch trained as AdaMatch; set "
+                    "teacher_gate='never' to keep it, or try a better provider or prompts."
                 )
+            elif stats.teacher_calibrated < stats.reference:
+                action = (
+                    f"It is still used (teacher_gate={rule!r}). Consider teacher_gate='chance' or a better provider."
+                )
+            else:
+                action = None
+            if action is not None:
+                # A closed 'labels' gate compared the teacher with the labels; every other case with chance.
+                versus_labels = rule == "labels" and not keep
+                warnings.warn(_teacher_warning(stats, versus_labels, action), UserWarning, stacklevel=3)
 
         if given_prior is not None:
             prior = given_prior
@@ -571,7 +568,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             T = _robust.logit_adjust(T, self.labeled_prior_, self.class_prior_)
 
         if not isinstance(self.da_target, str):
-            da_target = fixed_da
+            da_target = self._check_prior(self.da_target, "da_target")
         elif self.da_target == "auto" and (sampling == "balanced" or given_prior is not None):
             da_target = self.class_prior_
         else:
