@@ -21,6 +21,7 @@ from zeromatch_sk.benchmark import (
     run_benchmark,
     stratified_split,
     synthetic_teacher,
+    validation_view,
 )
 from zeromatch_sk.benchmark._methods import labeled_positions
 
@@ -213,6 +214,14 @@ def test_label_sampling_of_a_dataset_decides_the_draw():
     with pytest.raises(ValueError, match="label_sampling"):
         BenchmarkDataset("x", np.zeros((4, 1)), np.array([0, 1, 0, 1]), np.array(["a", "b"]), None,
                          np.array([0]), np.array([1, 2, 3]), label_sampling="stratified")  # fmt: skip
+
+
+def test_validation_view_keeps_how_labels_are_drawn():
+    ds = load_dataset("digits-biased-teacher", max_rows=600)
+    ds.label_sampling = "random"
+    view = validation_view(ds)
+    assert view.label_sampling == "random" and view.teacher == ds.teacher
+    assert not set(view.eval_idx) & set(ds.eval_idx) and set(view.eval_idx) | set(view.pool_idx) == set(ds.pool_idx)
 
 
 def test_robustness_methods_ablate_each_defence_once():

@@ -18,6 +18,8 @@ and the files can be copied to another machine.
 
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import hashlib
 import json
@@ -705,16 +707,12 @@ def validation_view(ds: BenchmarkDataset, fraction: float = EVAL_FRACTION, rando
     """
     y_pool = ds.y[ds.pool_idx]
     keep, val = train_test_split(ds.pool_idx, test_size=fraction, stratify=y_pool, random_state=random_state)
-    return BenchmarkDataset(
+    # dataclasses.replace keeps every other field (label_sampling included) as the dataset has it.
+    return dataclasses.replace(
+        ds,
         name=f"{ds.name}/validation",
-        X=ds.X,
-        y=ds.y,
-        classes=ds.classes,
-        teacher_proba=ds.teacher_proba,
         eval_idx=np.sort(val),
         pool_idx=np.sort(keep),
-        budgets=ds.budgets,
-        teacher=ds.teacher,
         description=f"Validation view of {ds.name}: {fraction:.0%} of the pool scores the runs; the "
         "evaluation rows are not used.",
         group=None if ds.group is None else f"{ds.group}/validation",
