@@ -216,6 +216,28 @@ def test_label_sampling_of_a_dataset_decides_the_draw():
                          np.array([0]), np.array([1, 2, 3]), label_sampling="stratified")  # fmt: skip
 
 
+def test_update_replaces_only_the_cells_rerun(tmp_path):
+    from zeromatch_sk.benchmark._runner import load_results, merge_results
+
+    dss = [load_dataset(n, max_rows=300) for n in ("digits-teacher0.8", "digits-random-teacher")]
+    methods = [m for m in default_methods() if m.name in ("teacher alone", "logistic regression")]
+    run_benchmark(dss, methods, budgets=[20], seeds=[0], progress=False, out=tmp_path)
+    old = load_results(tmp_path)
+    # Rerun one method on one dataset with other seeds: only those cells change.
+    new = run_benchmark(dss[1:], methods[1:], budgets=[20], seeds=[5, 6], progress=False)
+    merged = merge_results(old, new)
+    cells = {(r["dataset"], r["method"]): set() for r in merged.runs}
+    for r in merged.runs:
+        cells[(r["dataset"], r["method"])].add(r["seed"])
+    assert cells[("digits-random-teacher", "logistic regression")] == {5, 6}
+    assert cells[("digits-teacher0.8", "logistic regression")] == {0}
+    assert cells[("digits-random-teacher", "teacher alone")] == {0}
+    assert [m["name"] for m in merged.methods] == [m["name"] for m in old.methods]
+    (update,) = merged.config["updates"]
+    assert update["methods"] == ["logistic regression"] and update["n_runs"] == 2
+    assert "Updated" in merged.markdown() and merged.table()["method"].nunique() == 2
+
+
 def test_validation_view_keeps_how_labels_are_drawn():
     ds = load_dataset("digits-biased-teacher", max_rows=600)
     ds.label_sampling = "random"

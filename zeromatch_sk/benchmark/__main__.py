@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation", action="store_true",
                    help="score on a validation slice carved from each training pool instead of the evaluation "
                         "rows (for choosing hyper-parameters; the evaluation rows stay untouched)")  # fmt: skip
+    p.add_argument("--update", action="store_true",
+                   help="merge into the results already in --out: the (dataset, method) cells run now replace "
+                        "theirs, every other cell is kept (for rerunning a few methods after a change)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("--speed options")
     g.add_argument("--speed-rows", type=int, default=20_000, help="rows of the throughput comparison (default: 20000)")
@@ -184,6 +187,14 @@ def main(argv=None) -> int:
         datasets, methods, budgets=budgets, seeds=args.seeds, student_params=student_params, n_jobs=n_jobs,
         progress=not args.quiet,
     )  # fmt: skip
+    if args.update:
+        from ._runner import load_results, merge_results
+
+        previous = Path(out) / "results.json"
+        if not previous.exists():
+            print(f"--update: no {previous} to update; run without --update first.", file=sys.stderr)
+            return 2
+        results = merge_results(load_results(previous), results)
     paths = results.write(out)
     print()
     print(results.markdown())

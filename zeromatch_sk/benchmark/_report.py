@@ -103,6 +103,13 @@ def to_markdown(results) -> str:
         f"{cfg.get('n_runs', '?')} runs, {cfg.get('n_jobs', 1)} parallel job(s), "
         f"{_fmt_seconds(cfg.get('wall_seconds'))} s wall time."
     )
+    for up in cfg.get("updates", []):
+        out.append("")
+        out.append(
+            f"Updated {up.get('date', '?')}: {', '.join(up.get('methods', []))} rerun on "
+            f"{', '.join(up.get('datasets', []))} ({up.get('n_runs', '?')} runs, "
+            f"{_fmt_seconds(up.get('wall_seconds'))} s); every other cell is from the run above."
+        )
     out.append("")
     for ds in results.datasets:
         name = ds["name"]

@@ -193,6 +193,54 @@ def run_benchmark(
     return results
 
 
+def load_results(path) -> BenchmarkResults:
+    """Read a ``results.json`` written by :meth:`BenchmarkResults.write` (or its folder)."""
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    data = json.loads(path.read_text())
+    return BenchmarkResults(runs=data["runs"], datasets=data["datasets"], methods=data["methods"],
+                            config=data.get("config", {}))  # fmt: skip
+
+
+def merge_results(old: BenchmarkResults, new: BenchmarkResults) -> BenchmarkResults:
+    """``old`` with every (dataset, method) cell that ``new`` ran replaced by ``new``'s runs.
+
+    For rerunning a few methods after a change without rerunning the rest:
+    the other cells, their dataset records and their method order stay as
+    they were; replaced or added methods take ``new``'s description. The
+    merged config keeps ``old``'s and lists each update (methods, datasets,
+    runs, seconds) under ``"updates"``, so the report says which numbers
+    are newer.
+    """
+    import datetime
+
+    rerun = {(r["dataset"], r["method"]) for r in new.runs}
+    runs = [r for r in old.runs if (r["dataset"], r["method"]) not in rerun] + list(new.runs)
+    new_methods = {m["name"]: m for m in new.methods}
+    methods = [new_methods.pop(m["name"], m) for m in old.methods] + list(new_methods.values())
+    new_datasets = {d["name"]: d for d in new.datasets}
+    datasets = [new_datasets.pop(d["name"], d) for d in old.datasets] + list(new_datasets.values())
+    d_order = {d["name"]: i for i, d in enumerate(datasets)}
+    m_order = {m["name"]: i for i, m in enumerate(methods)}
+    runs.sort(key=lambda r: (d_order.get(r["dataset"], 0), r["budget"], m_order.get(r["method"], 0), r["seed"]))
+    config = dict(old.config)
+    config["updates"] = list(config.get("updates", [])) + [
+        {
+            "date": datetime.date.today().isoformat(),
+            "methods": sorted({m for _, m in rerun}),
+            "datasets": sorted({d for d, _ in rerun}),
+            "n_runs": len(new.runs),
+            "wall_seconds": new.config.get("wall_seconds"),
+            "student_params": new.config.get("student_params", {}),
+        }
+    ]
+    return BenchmarkResults(runs=runs, datasets=datasets, methods=methods, config=config)
+
+
 def benchmark_arrays(
     X,
     y_true,
