@@ -151,3 +151,46 @@ def test_defence_parameters_are_validated(imbalanced):
                       ("prior_correction", "both"), ("teacher_calibration", "platt")]:  # fmt: skip
         with pytest.raises(ValueError, match=name):
             ZeroMatchClassifier(**{name: bad}).fit(X, y, pseudo_labels=P)
+
+
+def test_rare_class_with_random_labels_switches_the_consistency_loss_off():
+    rng = np.random.default_rng(1)
+    X, y_true = make_blobs(n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=1)
+    y = np.full_like(y_true, -1)
+    y[rng.choice(np.flatnonzero(y_true == 0), 17, replace=False)] = 0
+    y[rng.choice(np.flatnonzero(y_true == 1), 3, replace=False)] = 1  # 17 : 3, as a random draw of 20 gives
+    P = _soft(y_true, 2, confidence=0.8)
+    params = {**FAST, "random_state": 0}
+    with pytest.warns(UserWarning, match=r"min_class_labels=10 .*lambda_u_=0"):
+        clf = ZeroMatchClassifier(**params).fit(X, y, pseudo_labels=P)
+    assert clf.label_sampling_ == "random" and clf.lambda_u_ == 0.0
+    assert np.isnan(clf.history_[-1, "loss_unsup"])  # the loss really did not run
+    # The threshold is a parameter: at 3 the class has enough labels, and the published method never switches.
+    for kept in ({"min_class_labels": 3}, REFERENCE_PARAMS):
+        clf = _fit(X, y, P, **kept)
+        assert clf.lambda_u_ == 1.0 and np.isfinite(clf.history_[-1, "loss_unsup"])
+    # Class-balanced labels, however few, keep the loss: the guard is about rare classes drawn at random.
+    y_bal = np.full_like(y_true, -1)
+    for c in (0, 1):
+        y_bal[rng.choice(np.flatnonzero(y_true == c), 3, replace=False)] = c
+    assert _fit(X, y_bal, P).lambda_u_ == 1.0
+    # So are random labels of balanced classes: 6 : 4 is a random draw, but no class is rare.
+    Xb, yb_true = make_blobs(n_samples=[500, 500], centers=[[0, 0], [2.0, 2.0]], random_state=1)
+    yb = np.full_like(yb_true, -1)
+    yb[np.flatnonzero(yb_true == 0)[:6]] = 0
+    yb[np.flatnonzero(yb_true == 1)[:4]] = 1
+    clf = _fit(Xb, yb, _soft(yb_true, 2))
+    assert clf.label_sampling_ == "random" and clf.lambda_u_ == 1.0
+
+
+def test_strong_view_follows_the_class_prior(imbalanced):
+    X, y, y_true, P = imbalanced
+    from zeromatch_sk.augment import GaussianNoise, Scarf
+
+    # 9:1 blobs, prior estimated from the teacher: skewed, so Gaussian noise replaces SCARF.
+    skewed = _fit(X, y, P)
+    assert isinstance(skewed.strong_augment_, GaussianNoise) and skewed.class_prior_.min() < 0.3
+    # Told the classes are balanced: SCARF.
+    assert isinstance(_fit(X, y, P, class_prior=[0.5, 0.5]).strong_augment_, Scarf)
+    # A view given by the user is used as given.
+    assert _fit(X, y, P, strong_augment="scarf").strong_augment_ == "scarf"

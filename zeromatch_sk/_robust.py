@@ -30,6 +30,7 @@ __all__ = [
     "fit_teacher_calibration",
     "infer_label_sampling",
     "logit_adjust",
+    "normalized_entropy",
     "teacher_gate",
     "teacher_vs_labels",
 ]
@@ -519,3 +520,19 @@ def teacher_gate(stats: TeacherGateStats, *, rule: str = "chance", z: float = 1.
     if rule == "labels":
         return bool(stats.diff >= -z * stats.diff_se)
     raise ValueError(f"rule must be 'chance', 'labels' or 'never'; got {rule!r}.")
+
+
+def normalized_entropy(prior) -> float:
+    """Entropy of a class distribution divided by ``log(n_classes)``: 1 for uniform, towards 0 for one class.
+
+    Examples
+    --------
+    >>> round(normalized_entropy([0.5, 0.5]), 3), round(normalized_entropy([0.9, 0.1]), 3)
+    (1.0, 0.469)
+    """
+    p = np.asarray(prior, dtype=float)
+    p = p / p.sum()
+    if len(p) < 2:
+        return 1.0
+    nz = p[p > 0]
+    return float(-(nz * np.log(nz)).sum() / np.log(len(p)))

@@ -299,7 +299,10 @@ class ZeroMatchNet(NeuralNet):
         B, U = len(x_l), len(x_u)
         use_u = plan.lambda_u > 0
         views = [plan.weak_augment(x_l, gen), plan.weak_augment(x_u, gen)]
-        if use_u:
+        # A strong view that needs the pseudo-labels (class-balanced SCARF) waits for the weak forward;
+        # any other goes into the same forward as the weak views.
+        late_strong = use_u and getattr(plan.strong_augment, "uses_labels", False)
+        if use_u and not late_strong:
             views.append(plan.strong_augment(x_u, gen))
         z = module.encode(torch.cat(views))  # one forward for all views
         logits = module.head(z)
@@ -324,7 +327,11 @@ class ZeroMatchNet(NeuralNet):
                 aligned = align_distribution(probs_u, self.p_target_, self.p_model_)
                 tau = relative_threshold(probs_l, plan.p_cutoff)
                 mask, pseudo = pseudo_label_mask(aligned, tau)
-            loss_unsup = consistency_loss(logits[B + U :], pseudo, mask)
+            if late_strong:
+                logits_us = module.head(module.encode(plan.strong_augment(x_u, gen, labels=pseudo)))
+            else:
+                logits_us = logits[B + U :]
+            loss_unsup = consistency_loss(logits_us, pseudo, mask)
             loss = loss + plan.lambda_u * loss_unsup
             record.update(loss_unsup=loss_unsup.item(), mask_ratio=mask.mean().item(), threshold=float(tau))
 

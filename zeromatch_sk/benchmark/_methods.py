@@ -204,6 +204,10 @@ def robustness_methods() -> list[Method]:
         ("ZeroMatch, post-hoc correction", {"prior_correction": "posthoc"},
          "defaults but the prior correction applied to predict_proba instead of the loss"),
         ("ZeroMatch, no gate", {"teacher_gate": "never"}, "defaults but teacher_gate='never'"),
+        ("ZeroMatch, SCARF always", {"strong_augment": "scarf"},
+         "defaults but the strong view is SCARF whatever the class prior (no switch to Gaussian noise)"),
+        ("ZeroMatch, no rare-class guard", {"min_class_labels": 0},
+         "defaults but the consistency loss is kept when a rare class drawn at random has under 10 labels"),
     ]  # fmt: skip
     return main + [Method(name, "semi+teacher", params=p, description=d, cost=1.2) for name, p, d in defences]
 

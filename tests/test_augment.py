@@ -1,0 +1,61 @@
+"""Feature-space views: what each one does to a batch, and how bad settings are reported."""
+
+import numpy as np
+import pytest
+import torch
+
+from zeromatch_sk.augment import GaussianNoise, Identity, Scarf, resolve_augmentation
+
+
+def _batch(n_major=90, n_minor=10, d=400):
+    """Majority rows are all 0, minority rows all 1: the value of a feature names the donor's class."""
+    X = torch.cat([torch.zeros(n_major, d), torch.ones(n_minor, d)])
+    labels = torch.cat([torch.zeros(n_major, dtype=torch.long), torch.ones(n_minor, dtype=torch.long)])
+    return X, labels
+
+
+def _view(donors):
+    return Scarf(rate=1.0, noise=0.0, renormalize=False, donors=donors)
+
+
+def test_batch_donors_follow_the_batch_and_balanced_donors_each_class_equally():
+    X, labels = _batch()
+    gen = torch.Generator().manual_seed(0)
+    # rate=1: every value comes from a donor, so the mean value is the share of minority donors.
+    batch_share = _view("batch")(X, gen, labels=labels).mean().item()
+    balanced_share = _view("balanced")(X, gen, labels=labels).mean().item()
+    assert batch_share == pytest.approx(0.10, abs=0.01)
+    assert balanced_share == pytest.approx(0.50, abs=0.01)
+    # Without labels the balanced view cannot know the classes: it falls back to the batch.
+    assert _view("balanced")(X, gen).mean().item() == pytest.approx(0.10, abs=0.01)
+
+
+def test_class_donors_stay_within_the_rows_class():
+    X, labels = _batch()
+    out = _view("class")(X, torch.Generator().manual_seed(0), labels=labels)
+    assert torch.equal(out, X)  # every donor has the row's own class, so nothing changes
+
+
+def test_views_are_reproducible_and_only_labelled_views_ask_for_labels():
+    X = np.random.default_rng(0).normal(size=(50, 6))
+    xb = torch.as_tensor(X, dtype=torch.float32)
+    for view in (GaussianNoise(scale=0.1).fit(X), Scarf().fit(X)):
+        a = view(xb, torch.Generator().manual_seed(3))
+        b = view(xb, torch.Generator().manual_seed(3))
+        assert torch.equal(a, b) and not torch.equal(a, xb)
+    assert Scarf(donors="balanced").uses_labels and Scarf(donors="class").uses_labels and not Scarf().uses_labels
+    assert not getattr(GaussianNoise(), "uses_labels", False) and not getattr(Identity(), "uses_labels", False)
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        (Scarf(donors="nearest"), "donors must be 'balanced', 'batch' or 'class'"),
+        (Scarf(rate=1.5), "rate is a fraction"),
+        (GaussianNoise(scale=-1), "non-negative"),
+        ("auto", "not a known augmentation"),
+    ],
+)
+def test_bad_views_name_the_problem(spec, match):
+    with pytest.raises(ValueError, match=match):
+        resolve_augmentation(spec, np.eye(3), param="strong_augment")
