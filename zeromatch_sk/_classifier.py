@@ -616,8 +616,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         with fewer than ``min_class_labels``.
 
         Measured (``docs/robustness.rst``): with 2-6 labels of a rare class, the consistency loss's
-        hard pseudo-labels drift the student's class balance (a 20 % class predicted for 2 % or
-        49 % of rows, depending on the draw) and stage 2 ends below a plain supervised fit.
+        hard pseudo-labels drift the student's class balance (a 20 % class predicted for 33 % and
+        49 % of rows on two draws, ``studies/rare_class_drift.py``) and stage 2 ends below a
+        plain supervised fit.
         """
         counts = np.bincount(y_lab, minlength=len(self.classes_))
         if not (
