@@ -7,7 +7,7 @@ teacher kept and Gaussian strong views: the consistency loss on, off (``lambda_u
 prior. Printed per run: accuracy, the share of rows predicted Business against the truth, and the
 final mask ratio.
 
-    python studies/rare_class_drift.py [CACHE_DIR]
+    python studies/rare_class_drift.py [CACHE_DIR]      # one run: rare_class_drift_results.txt
 """
 
 import sys

@@ -50,7 +50,7 @@ def test_views_are_reproducible_and_only_labelled_views_ask_for_labels():
 @pytest.mark.parametrize(
     "spec, match",
     [
-        (Scarf(donors="nearest"), "donors must be 'balanced', 'batch' or 'class'"),
+        (Scarf(donors="nearest"), r"donors must be one of \('batch', 'balanced', 'class'\)"),
         (Scarf(rate=1.5), "rate is a fraction"),
         (GaussianNoise(scale=-1), "non-negative"),
         ("auto", "not a known augmentation"),
@@ -59,3 +59,34 @@ def test_views_are_reproducible_and_only_labelled_views_ask_for_labels():
 def test_bad_views_name_the_problem(spec, match):
     with pytest.raises(ValueError, match=match):
         resolve_augmentation(spec, np.eye(3), param="strong_augment")
+
+
+class _RecordingView:
+    """A strong view that asks for pseudo-labels and keeps what the training loop passed."""
+
+    uses_labels = True
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, X, generator, labels=None):
+        self.seen.append(None if labels is None else (len(X), labels.clone()))
+        return X
+
+
+def test_training_loop_passes_pseudo_labels_to_views_that_ask():
+    from sklearn.datasets import make_blobs
+
+    from zeromatch_sk import ZeroMatchClassifier
+
+    X, y_true = make_blobs(n_samples=200, centers=3, random_state=0)
+    y = np.full_like(y_true, -1)
+    y[:30] = y_true[:30]
+    view = _RecordingView()
+    ZeroMatchClassifier(
+        strong_augment=view, hidden_layer_sizes=(16,), kd_epochs=0, max_epochs=1, steps_per_epoch=5,
+        batch_size=8, uratio=2, random_state=0,
+    ).fit(X, y)  # fmt: skip
+    assert len(view.seen) == 5 and None not in view.seen  # once per step, always with labels
+    for n, labels in view.seen:
+        assert n == 16 and labels.shape == (16,) and labels.dtype == torch.long and labels.max() < 3

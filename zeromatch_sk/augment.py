@@ -37,6 +37,9 @@ from sklearn.base import BaseEstimator, clone
 
 __all__ = ["GaussianNoise", "Identity", "Scarf", "resolve_augmentation"]
 
+#: Where :class:`Scarf` may draw its donor rows; all but ``'batch'`` need the rows' pseudo-labels.
+SCARF_DONORS = ("batch", "balanced", "class")
+
 
 def _rows_are_unit_norm(X: np.ndarray) -> bool:
     norms = np.linalg.norm(X, axis=1)
@@ -198,7 +201,7 @@ class Scarf(_FeatureSpaceView):
     @property
     def uses_labels(self) -> bool:
         """Whether the training loop should pass the rows' pseudo-labels as ``labels``."""
-        return self.donors in ("balanced", "class")
+        return self.donors in SCARF_DONORS[1:]
 
     def __call__(self, X: torch.Tensor, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
         n, d = X.shape
@@ -272,8 +275,8 @@ def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):
         value = getattr(view, name, None) if isinstance(view, _FeatureSpaceView) else None
         if value is not None and (not isinstance(value, numbers.Real) or value < 0):
             raise ValueError(f"{param}: {type(view).__name__}.{name} must be a non-negative number, got {value!r}.")
-    if isinstance(view, Scarf) and view.donors not in ("balanced", "batch", "class"):
-        raise ValueError(f"{param}: Scarf.donors must be 'balanced', 'batch' or 'class', got {view.donors!r}.")
+    if isinstance(view, Scarf) and view.donors not in SCARF_DONORS:
+        raise ValueError(f"{param}: Scarf.donors must be one of {SCARF_DONORS}, got {view.donors!r}.")
     if isinstance(view, Scarf) and view.rate > 1:
         raise ValueError(f"{param}: Scarf.rate is a fraction of features and must be in [0, 1], got {view.rate}.")
     if hasattr(view, "fit"):

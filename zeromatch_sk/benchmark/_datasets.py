@@ -19,7 +19,6 @@ and the files can be copied to another machine.
 from __future__ import annotations
 
 import dataclasses
-
 import functools
 import hashlib
 import json

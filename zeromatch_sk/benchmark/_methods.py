@@ -167,7 +167,7 @@ def default_methods() -> list[Method]:
         ),
         Method(
             "AdaMatch", "semi", params={},
-            description="ZeroMatch without a teacher: plain AdaMatch", cost=1.0,
+            description="ZeroMatch without a teacher: AdaMatch, plus the defences that need no teacher", cost=1.0,
         ),
         Method(
             "ZeroMatch", "semi+teacher", params={},
