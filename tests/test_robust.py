@@ -16,6 +16,7 @@ from zeromatch_sk._robust import (
     fit_teacher_calibration,
     infer_label_sampling,
     logit_adjust,
+    select_calibration_reg,
     teacher_gate,
     teacher_vs_labels,
 )
@@ -149,6 +150,24 @@ def test_fit_teacher_calibration_tempers_an_overconfident_teacher():
     bias, scale = fit_teacher_calibration(P, y, reg=1e-8)
     np.testing.assert_allclose(bias, [0.0, 0.0], atol=1e-6)
     assert abs(scale - 0.5) < 1e-5
+
+
+def test_select_calibration_reg_keeps_an_uninformative_teacher_unchanged():
+    # A teacher at (1/2, 1/2) on balanced rows: any bias fitted without the held-out row leans to the
+    # *other* class (one row fewer of its own), so every held-out log-likelihood is below log 1/2 unless
+    # the bias is ~0: the largest penalty wins.
+    P = [[0.5, 0.5]] * 10
+    assert select_calibration_reg(P, [0, 1] * 5, grid=(0.25, 1.0, 4.0)) == 4.0
+
+
+def test_select_calibration_reg_moves_a_biased_teacher_and_leaves_a_calibrated_one():
+    rng = np.random.default_rng(0)
+    P_true, y = _calibrated_posteriors(np.ones(3) / 3, 600, rng, sep=1.5)
+    P = apply_teacher_bias(P_true, [2.5, 0.0, 0.0])  # over-predicts class 0 by 2.5 nats
+    assert select_calibration_reg(P[:60], y[:60]) <= 0.5
+    assert select_calibration_reg(P_true[:60], y[:60]) >= 8.0
+    # Above max_loo rows it scores by 10-fold cross-validation and agrees.
+    assert select_calibration_reg(P[:300], y[:300], max_loo=100) <= 0.5
 
 
 def test_fit_teacher_bias_validates():

@@ -145,10 +145,24 @@ def test_given_class_prior_is_used_and_checked(imbalanced):
         _fit(X, y, P, da_target=[1.0, 2.0, 3.0])
 
 
+def test_calibration_reg_auto_picks_the_penalty_from_the_labels(imbalanced):
+    X, y, y_true, P = imbalanced
+    fixed = _fit(X, y, P, calibration_reg=2.0, max_epochs=0)
+    assert fixed.calibration_reg_ == 2.0
+    # A teacher shifted by 3 nats towards class 1 needs moving: 'auto' picks a small penalty and a larger
+    # correction than the fixed default's.
+    shifted = np.exp(np.log(P) + [0.0, 3.0])
+    shifted /= shifted.sum(1, keepdims=True)
+    auto, default = (_fit(X, y, shifted, calibration_reg=r, max_epochs=0) for r in ("auto", 0.5))
+    assert auto.calibration_reg_ < 0.5
+    assert auto.teacher_bias_[0] - auto.teacher_bias_[1] > default.teacher_bias_[0] - default.teacher_bias_[1]
+
+
 def test_defence_parameters_are_validated(imbalanced):
     X, y, y_true, P = imbalanced
     for name, bad in [("label_sampling", "stratified"), ("teacher_gate", "sometimes"),
-                      ("prior_correction", "both"), ("teacher_calibration", "platt")]:  # fmt: skip
+                      ("prior_correction", "both"), ("teacher_calibration", "platt"),
+                      ("calibration_reg", "loo"), ("calibration_reg", 0.0)]:  # fmt: skip
         with pytest.raises(ValueError, match=name):
             ZeroMatchClassifier(**{name: bad}).fit(X, y, pseudo_labels=P)
 

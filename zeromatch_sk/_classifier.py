@@ -180,24 +180,32 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         ``'bias+scale'``) one inverse temperature ``s``, penalised towards no
         change by ``calibration_reg``. The calibrated teacher, moved to
         ``class_prior_``, is what the student distils, and it is what the
-        class prior is estimated from. ``'auto'``: ``'bias+scale'`` when the
+        class prior is estimated from. ``'auto'``: ``'bias'`` when the
         labels were drawn class-balanced, ``'none'`` when at random (where
         the benchmark found calibration harmful). One-hot teachers (hard
         labels) are never calibrated. The resolved value is in
         ``teacher_calibration_``.
-    calibration_reg : float, default=0.5
+    calibration_reg : float or 'auto', default='auto'
         L2 penalty of the teacher calibration (larger: closer to the raw
-        teacher).
+        teacher). ``'auto'`` picks it from ``(0.125, ..., 16)`` by the
+        leave-one-out log-likelihood of the labeled rows
+        (:func:`~zeromatch_sk._robust.select_calibration_reg`): a teacher
+        that is already calibrated is left nearly alone, one that prefers
+        some classes is moved. The value used is in ``calibration_reg_``.
     teacher_gate : {'chance', 'labels', 'never'}, default='chance'
         When to train without the teacher. ``'chance'``: when its
-        calibrated leave-one-out accuracy on the labeled rows is not above
-        the chance-or-majority level by ``gate_z`` standard errors.
+        calibrated leave-one-out accuracy on the labeled rows is below the
+        chance-or-majority level plus ``gate_z`` standard errors (with the
+        default ``gate_z=0``: below that level).
         ``'labels'``: when it is below a logistic regression on the labeled
         rows alone by ``gate_z`` standard errors of the paired difference.
         ``'never'``: always use it (the reference). A dropped teacher makes
         the fit plain AdaMatch, with a warning.
-    gate_z : float, default=1.0
-        Margin of ``teacher_gate``, in standard errors.
+    gate_z : float, default=0.0
+        Margin of ``teacher_gate``, in standard errors. Larger values drop
+        more teachers; with 20 labels one standard error is about 11 points
+        of accuracy, and the benchmark measured that a margin of 1 dropped
+        teachers worth keeping (``docs/robustness.rst``).
     lambda_u : float, default=1.0
         Weight of the consistency loss on unlabeled rows. 0 turns off the
         semi-supervised loss.
@@ -276,6 +284,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         The calibration applied: ``'bias'``, ``'bias+scale'`` or ``'none'``.
     teacher_bias_, teacher_scale_ : ndarray of shape (n_classes,), float
         The teacher calibration (zeros and 1.0 when off).
+    calibration_reg_ : float
+        The calibration penalty used (``calibration_reg``, or the value
+        ``'auto'`` chose); the gate's leave-one-out calibration uses it too.
     teacher_gated_ : bool
         True when ``teacher_gate`` dropped the teacher.
     strong_augment_ : str or callable
@@ -350,7 +361,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         "class_prior": [StrOptions({"auto"}), "array-like"],
         "prior_correction": [StrOptions({"loss", "posthoc", "none"})],
         "teacher_calibration": [StrOptions({"auto", "bias+scale", "bias", "none"})],
-        "calibration_reg": [Interval(numbers.Real, 0, None, closed="neither")],
+        "calibration_reg": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
         "teacher_gate": [StrOptions({"chance", "labels", "never"})],
         "gate_z": [Interval(numbers.Real, None, None, closed="neither")],
         "lambda_u": [Interval(numbers.Real, 0, None, closed="left")],
@@ -390,9 +401,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         class_prior="auto",
         prior_correction="loss",
         teacher_calibration="auto",
-        calibration_reg=0.5,
+        calibration_reg="auto",
         teacher_gate="chance",
-        gate_z=1.0,
+        gate_z=0.0,
         lambda_u=1.0,
         min_class_labels=10,
         lambda_kd=1.0,
@@ -549,18 +560,26 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             # the gate did not; with class-balanced labels it feeds the class-prior estimate.
             calibration = "bias" if sampling == "balanced" else "none"
         self.teacher_calibration_ = calibration if soft and n_lab >= 2 else "none"
+        reg = self.calibration_reg
+        if isinstance(reg, str):  # 'auto': the penalty the labeled rows' held-out likelihood prefers
+            reg = (
+                _robust.select_calibration_reg(teacher[labeled], y_lab, fit_scale=calibration == "bias+scale")
+                if soft and n_lab >= 2
+                else 0.5
+            )
+        self.calibration_reg_ = float(reg)
         if self.teacher_calibration_ != "none":
             if calibration == "bias":
-                bias = _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=self.calibration_reg)
+                bias = _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=reg)
                 scale = 1.0
             else:
-                bias, scale = _robust.fit_teacher_calibration(teacher[labeled], y_lab, reg=self.calibration_reg)
+                bias, scale = _robust.fit_teacher_calibration(teacher[labeled], y_lab, reg=reg)
             self.teacher_bias_, self.teacher_scale_ = bias, float(scale)
             T = _robust.apply_teacher_bias(teacher, bias, scale)
         calibrated = self.teacher_calibration_ != "none"
 
         if teacher is not None and n_lab >= 4:
-            stats = _robust.teacher_vs_labels(teacher[labeled], y_lab, X[labeled], reg=self.calibration_reg)
+            stats = _robust.teacher_vs_labels(teacher[labeled], y_lab, X[labeled], reg=reg)
             self.teacher_gate_stats_ = dataclasses.asdict(stats)
             self.teacher_accuracy_calibrated_ = stats.teacher_calibrated
             keep = _robust.teacher_gate(stats, rule=self.teacher_gate, z=self.gate_z)

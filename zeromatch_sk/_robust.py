@@ -334,6 +334,83 @@ def fit_teacher_calibration(P_labeled, y_labeled_idx, *, reg: float = 0.5, max_i
     return bias, float(scale)
 
 
+CALIBRATION_REG_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+
+
+def select_calibration_reg(P_labeled, y_labeled_idx, *, fit_scale: bool = False, grid=CALIBRATION_REG_GRID,
+                           max_loo: int = 100, random_state=0) -> float:
+    """The calibration penalty with the best held-out log-likelihood of the labeled rows.
+
+    Each ``reg`` of ``grid`` is scored by leave-one-out (10-fold stratified
+    above ``max_loo`` rows): the calibration is fitted on the other rows and
+    scored by the log-probability it gives the held-out row's class. Ties go
+    to the larger penalty, i.e. the smaller change to the teacher. A teacher
+    that is already calibrated gets a large penalty (its biases stay near
+    zero); one that prefers some classes gets a small one.
+
+    Parameters
+    ----------
+    P_labeled : array-like of shape (n_labeled, n_classes)
+        Teacher probabilities of the labeled rows.
+    y_labeled_idx : array-like of shape (n_labeled,)
+        Their class indices.
+    fit_scale : bool, default=False
+        Score :func:`fit_teacher_calibration` (bias and scale) instead of
+        :func:`fit_teacher_bias`.
+    grid : sequence of float
+        Candidate penalties (all > 0).
+    max_loo : int, default=100
+    random_state : int, default=0
+        Seeds the fold split above ``max_loo`` rows.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    A teacher that always says 0.9 for class 0, on rows that are half class
+    1, is moved most of the way (a small penalty: leave-one-out slightly
+    penalises fitting the held-out row's own class balance); one that is
+    right and calibrated is left alone (the largest):
+
+    >>> import numpy as np
+    >>> from zeromatch_sk._robust import select_calibration_reg
+    >>> P = np.array([[0.9, 0.1]] * 10)
+    >>> select_calibration_reg(P, np.array([0, 1] * 5))
+    0.5
+    >>> P = np.array([[0.75, 0.25]] * 8 + [[0.25, 0.75]] * 8)
+    >>> select_calibration_reg(P, np.array([0] * 6 + [1] * 2 + [1] * 6 + [0] * 2))
+    16.0
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    P = _as_proba(P_labeled, "P_labeled")
+    n, k = P.shape
+    y = np.asarray(y_labeled_idx, dtype=int)
+    if n < 2:
+        return float(max(grid))
+    if n > max_loo:
+        counts = np.bincount(y, minlength=k)
+        n_splits = int(min(10, max(2, counts[counts > 0].min())))
+        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(P, y))
+    else:
+        folds = [(np.delete(np.arange(n), i), np.array([i])) for i in range(n)]
+    best_reg, best_ll = None, -np.inf
+    for reg in sorted(grid, reverse=True):  # largest first: ties keep it
+        ll = 0.0
+        for train, test in folds:
+            if fit_scale:
+                bias, scale = fit_teacher_calibration(P[train], y[train], reg=reg)
+            else:
+                bias, scale = fit_teacher_bias(P[train], y[train], reg=reg), 1.0
+            Q = apply_teacher_bias(P[test], bias, scale)
+            ll += float(np.log(np.maximum(Q[np.arange(len(test)), y[test]], EPS)).sum())
+        if ll > best_ll + 1e-9:
+            best_reg, best_ll = float(reg), ll
+    return best_reg
+
+
 def infer_label_sampling(y_labeled_idx, n_classes: int) -> str:
     """Guess how the labeled rows were drawn: ``'balanced'`` or ``'random'``.
 
