@@ -8,7 +8,7 @@ import pytest
 import sklearn
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_blobs, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, get_scorer, make_scorer
 from sklearn.model_selection import (
@@ -871,3 +871,47 @@ def test_splitter_survives_deepcopy_and_pickle(data):
         assert repr(copied) == repr(cv)
         for (a_train, a_test), (b_train, b_test) in zip(copied.split(X, y), cv.split(X, y)):
             np.testing.assert_array_equal(a_test, b_test)
+
+
+# --------------------------------------------------------------------------- safe_search
+def _safe_data():
+    X, y_true = make_blobs(n_samples=300, centers=[[0, 0], [6, 6]], random_state=0)
+    y = np.full(300, -1)
+    y[:20] = y_true[:20]
+    return X, y, y_true
+
+
+def _small_zeromatch(**params):
+    from zeromatch_sk import ZeroMatchClassifier
+
+    return ZeroMatchClassifier(hidden_layer_sizes=(16,), kd_epochs=3, max_epochs=3, steps_per_epoch=10, lr=1e-2,
+                               random_state=0, **params)  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_safe_search_keeps_zeromatch_on_ties_and_refits_it():
+    from zeromatch_sk.model_selection import SAFE_CANDIDATES, safe_search
+
+    X, y, y_true = _safe_data()
+    search = safe_search(_small_zeromatch(), n_splits=2).fit(X, y, pseudo_labels=np.eye(2)[y_true])
+    assert len(search.cv_results_["params"]) == len(SAFE_CANDIDATES) == 3
+    # Separated blobs and a perfect teacher: ZeroMatch is as good as any candidate, and ties keep it.
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[0] == scores.max() > 0.9
+    assert search.best_params_ == {}
+    assert search.best_estimator_.max_epochs > 0
+    np.testing.assert_array_equal(search.predict(X), search.best_estimator_.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_safe_search_falls_back_from_a_harmful_teacher():
+    from zeromatch_sk.model_selection import safe_search
+
+    X, y, y_true = _safe_data()
+    wrong = np.eye(2)[1 - y_true]  # always wrong, kept, and distilled into the main head at full weight
+    harmed = _small_zeromatch(teacher_gate="never", aux_head=False, kd_schedule="constant")
+    search = safe_search(harmed, n_splits=2).fit(X, y, pseudo_labels=wrong)
+    scores = search.cv_results_["mean_test_score"]
+    assert scores[2] > scores[0]  # the supervised-only fit beats ZeroMatch on the held-out labels
+    assert search.best_params_ == {"kd_epochs": 0, "lambda_kd": 0.0, "lambda_u": 0.0}
+    assert (search.predict(X) == y_true).mean() > 0.9

@@ -580,7 +580,9 @@ def teacher_gate(stats: TeacherGateStats, *, rule: str = "chance", z: float = 1.
     - ``'never'``: always keep it.
 
     With ``n = 20`` balanced binary labels and ``z = 1``, ``'chance'`` keeps a
-    teacher from 61 % leave-one-out accuracy on (``0.5 + sqrt(0.25 / 20)``).
+    teacher from 61 % leave-one-out accuracy on (``0.5 + sqrt(0.25 / 20)``);
+    with ``z = 0`` (:class:`~zeromatch_sk.ZeroMatchClassifier`'s default
+    ``gate_z``) from 50 %.
 
     Examples
     --------
