@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CALIBRATION_REG_GRID",
     "TeacherGateStats",
     "apply_teacher_bias",
     "estimate_prior_em",
@@ -31,6 +32,7 @@ __all__ = [
     "infer_label_sampling",
     "logit_adjust",
     "normalized_entropy",
+    "select_calibration_reg",
     "teacher_gate",
     "teacher_vs_labels",
 ]
