@@ -336,6 +336,18 @@ def fit_teacher_calibration(P_labeled, y_labeled_idx, *, reg: float = 0.5, max_i
     return bias, float(scale)
 
 
+def _held_out_folds(y, n_classes: int, max_loo: int, random_state) -> list:
+    """Leave-one-out folds over the labeled rows, or 10-fold stratified (fewer if a class is small) above ``max_loo``."""
+    n = len(y)
+    if n <= max_loo:
+        return [(np.delete(np.arange(n), i), np.array([i])) for i in range(n)]
+    from sklearn.model_selection import StratifiedKFold
+
+    counts = np.bincount(y, minlength=n_classes)
+    n_splits = int(min(10, max(2, counts[counts > 0].min())))
+    return list(StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(np.zeros(n), y))
+
+
 CALIBRATION_REG_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
@@ -385,19 +397,12 @@ def select_calibration_reg(P_labeled, y_labeled_idx, *, fit_scale: bool = False,
     >>> select_calibration_reg(P, np.array([0] * 6 + [1] * 2 + [1] * 6 + [0] * 2))
     16.0
     """
-    from sklearn.model_selection import StratifiedKFold
-
     P = _as_proba(P_labeled, "P_labeled")
     n, k = P.shape
     y = np.asarray(y_labeled_idx, dtype=int)
     if n < 2:
         return float(max(grid))
-    if n > max_loo:
-        counts = np.bincount(y, minlength=k)
-        n_splits = int(min(10, max(2, counts[counts > 0].min())))
-        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(P, y))
-    else:
-        folds = [(np.delete(np.arange(n), i), np.array([i])) for i in range(n)]
+    folds = _held_out_folds(y, k, max_loo, random_state)
     best_reg, best_ll = None, -np.inf
     for reg in sorted(grid, reverse=True):  # largest first: ties keep it
         ll = 0.0
@@ -517,8 +522,6 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
     (1.0, 1.0, 1.0, 0.5)
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
     P = _as_proba(P_labeled, "P_labeled")
     n, k = P.shape
     y = np.asarray(y_labeled_idx, dtype=int)
@@ -527,12 +530,7 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
         raise ValueError("P_labeled, y_labeled_idx and X_labeled must have one row per labeled sample.")
     teacher_right = P.argmax(axis=1) == y
 
-    if n > max_loo:
-        counts = np.bincount(y, minlength=k)
-        n_splits = int(min(10, max(2, counts[counts > 0].min())))
-        folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(X, y))
-    else:
-        folds = [(np.delete(np.arange(n), i), np.array([i])) for i in range(n)]
+    folds = _held_out_folds(y, k, max_loo, random_state)
 
     cal_right = np.zeros(n, dtype=bool)
     lab_right = np.zeros(n, dtype=bool)
