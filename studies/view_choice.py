@@ -3,10 +3,13 @@
 ``strong_augment='auto'`` and ``min_class_labels`` act only when the estimated class prior is skewed.
 This prints, for every (dataset, budget, seed) of the main benchmark, with and without the teacher,
 the normalised entropy of ``class_prior_``, the view the estimator chose (``strong_augment_``), how
-the labels look drawn and ``lambda_u_``. Where every run says Scarf and 1.0, the defaults train
-exactly as before those two defences. Output of one run: ``view_choice_results.txt``.
+the labels look drawn, ``lambda_u_``, whether the gate dropped the teacher, ``class_prior_`` and the
+spread of the calibration's biases (nats). Where every run says Scarf and 1.0, the defaults train
+exactly as before those two defences. Output of one run: ``view_choice_results.txt``. Given dataset
+names it reports those instead: ``view_choice_robustness_results.txt`` holds the three robustness
+cases where the defaults fall short, whose per-draw decisions ``docs/robustness.rst`` quotes.
 
-    python studies/view_choice.py [CACHE_DIR]
+    python studies/view_choice.py [CACHE_DIR [DATASET ...]]
 """
 
 import sys
@@ -35,17 +38,19 @@ def choices(ds, budget, seed):
                                   classes=np.arange(ds.n_classes))  # fmt: skip
         clf.fit(ds.X[pool], y, pseudo_labels=teacher)
         view = type(clf.strong_augment_).__name__
-        out.append((round(normalized_entropy(clf.class_prior_), 3), view, clf.label_sampling_, clf.lambda_u_))
+        bias = round(float(np.ptp(clf.teacher_bias_)), 2)  # spread of the calibration's per-class biases, nats
+        out.append((round(normalized_entropy(clf.class_prior_), 3), view, clf.label_sampling_, clf.lambda_u_,
+                    bool(clf.teacher_gated_), np.round(clf.class_prior_, 2).tolist(), bias))  # fmt: skip
     return out
 
 
-def main(cache=None):
+def main(cache=None, *names):
     warnings.simplefilter("ignore")
-    for name in DATASETS:
+    for name in names or DATASETS:
         ds = load_dataset(name, cache_dir=cache, verbose=0)
         for budget in ds.budgets:
             print(name, budget, [c for seed in range(3) for c in choices(ds, budget, seed)])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    main(*sys.argv[1:])

@@ -38,7 +38,7 @@ REFERENCE_PARAMS = {
 UNLABELED = -1
 #: ``strong_augment='auto'`` swaps SCARF for Gaussian noise below this normalised entropy of ``class_prior_``
 #: (true priors: 1:4 binary 0.72, 1:9 0.47, AG News' four topics 1.0, TREC's six question types 0.92. Estimates
-#: from balanced label draws: TREC 0.92-0.96 on the main benchmark (studies/view_choice.py), AG News 1:9
+#: from balanced label draws: TREC 0.93-0.96 on the main benchmark (studies/view_choice.py), AG News 1:9
 #: 0.74-0.86 on validation slices of its robustness case).
 SKEWED_PRIOR_ENTROPY = 0.9
 #: Each stage-2 epoch has at least this many optimizer steps, so small data still trains.
