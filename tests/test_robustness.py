@@ -197,6 +197,32 @@ def test_rare_class_with_random_labels_switches_the_consistency_loss_off():
     assert clf.label_sampling_ == "random" and clf.lambda_u_ == 1.0
 
 
+def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
+    from zeromatch_sk.augment import GaussianNoise, Scarf
+
+    rng = np.random.default_rng(2)
+    X, y_true = make_blobs(n_samples=[800, 200], centers=[[0, 0], [3.0, 3.0]], cluster_std=1.0, random_state=2)
+    y = np.full_like(y_true, -1)
+    y[rng.choice(np.flatnonzero(y_true == 0), 13, replace=False)] = 0
+    y[rng.choice(np.flatnonzero(y_true == 1), 7, replace=False)] = 1  # 13 : 7 of a 4 : 1 task
+    P = _soft(y_true, 2, confidence=0.8)
+    with pytest.warns(UserWarning, match="lambda_u_=0"):
+        clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=P)
+    # The labels alone read 0.64 / 0.36 (normalised entropy 0.94: not skewed) ...
+    assert clf.label_sampling_ == "random"
+    np.testing.assert_allclose(clf.class_prior_, [14 / 22, 8 / 22])
+    # ... the calibrated teacher's shares on the unlabeled rows read the 4 : 1 balance, so both defences are on.
+    assert clf.teacher_prior_.sum() == pytest.approx(1.0) and 0.15 < clf.teacher_prior_[1] < 0.3
+    assert clf.lambda_u_ == 0.0 and isinstance(clf.strong_augment_, GaussianNoise)
+    # A teacher that says the classes are balanced leaves them off.
+    clf = _fit(X, y, np.full((len(y), 2), 0.5))
+    # (calibrated on the labels, it moves part of the way towards their 13 : 7, and stays unskewed)
+    assert 0.35 < clf.teacher_prior_[1] <= 0.5
+    assert clf.lambda_u_ == 1.0 and isinstance(clf.strong_augment_, Scarf)
+    # No teacher, no second reading.
+    assert _fit(X, y, None).teacher_prior_ is None
+
+
 def test_strong_view_follows_the_class_prior(imbalanced):
     X, y, y_true, P = imbalanced
     from zeromatch_sk.augment import GaussianNoise, Scarf

@@ -211,7 +211,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         semi-supervised loss.
     min_class_labels : int, default=10
         When labels were drawn at random (``label_sampling_ == 'random'``),
-        the class prior is skewed (normalised entropy of ``class_prior_``
+        the class balance is skewed (normalised entropy of ``class_prior_``,
+        or of the calibrated teacher's class shares ``teacher_prior_``,
         below ``SKEWED_PRIOR_ENTROPY`` = 0.9) and some class has fewer
         labeled rows than this, stage 2 runs without the consistency loss
         (``lambda_u_ = 0``), with a warning: a handful of labels cannot
@@ -237,7 +238,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         ``strong_augment='auto'`` picks from the estimated class prior
         (``class_prior_``): ``Scarf()`` unless the prior is skewed
         (normalised entropy below ``SKEWED_PRIOR_ENTROPY`` = 0.9; a 1:4
-        binary task has 0.72), and then ``GaussianNoise(scale=0.1)``:
+        binary task has 0.72; with random labels ``teacher_prior_`` is read
+        too, and either skewed counts), and then ``GaussianNoise(scale=0.1)``:
         swapping features between rows of very unequal classes moves the
         decision boundary towards the majority (see :class:`~zeromatch_sk.augment.Scarf`).
         The choice is stored in ``strong_augment_``.
@@ -305,6 +307,15 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     class_prior_ : ndarray of shape (n_classes,)
         Class prior of the unlabeled rows used for training (see
         ``class_prior``).
+    teacher_prior_ : ndarray of shape (n_classes,) or None
+        The class shares the teacher predicts for the unlabeled rows (mean
+        probability) after a bias calibration on the labeled rows (the one
+        of ``teacher_calibration``, or a ``'bias'`` one made for this
+        reading when that is ``'none'``). With random labels it is a
+        second reading of the class balance for the skewed-class defences:
+        twenty labels of a 1:4 task often split 7 : 13 and look nearly
+        balanced. None without a teacher, when the gate dropped it, or
+        without unlabeled rows.
     teacher_agreement_ : float
         Fraction of unlabeled rows where the student predicts the teacher's
         class (NaN without a teacher or unlabeled rows).
@@ -604,6 +615,16 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 versus_labels = rule == "labels" and not keep
                 warnings.warn(_teacher_warning(stats, versus_labels, action), UserWarning, stacklevel=3)
 
+        # The class shares the teacher, calibrated on the labels, predicts for the unlabeled rows: a second
+        # reading of the class balance, from thousands of rows rather than a handful of labels.
+        self.teacher_prior_ = None
+        if T is not None and unlabeled.any():
+            rows = T[unlabeled]
+            if not calibrated and soft and n_lab >= 2:  # calibrate for this reading only
+                rows = _robust.apply_teacher_bias(rows, _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=reg))
+            shares = rows.mean(axis=0)
+            self.teacher_prior_ = shares / shares.sum()
+
         if given_prior is not None:
             prior = given_prior
         elif sampling == "balanced" and T is not None and calibrated and unlabeled.any():
@@ -747,8 +768,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 "needs a teacher and kd_epochs > 0, stage 2 needs labeled rows and max_epochs > 0."
             )
 
-        # One reading of the prior decides both skewed-class defences.
+        # One reading of the prior decides both skewed-class defences. With random labels the label
+        # frequencies alone miss a 1:4 skew on about one draw in five (6 of 20 labels in the 20 % class):
+        # the calibrated teacher's class shares count too (studies/skew_detection.py).
         skewed = _robust.normalized_entropy(self.class_prior_) < SKEWED_PRIOR_ENTROPY
+        if self.label_sampling_ == "random" and self.teacher_prior_ is not None:
+            skewed = skewed or _robust.normalized_entropy(self.teacher_prior_) < SKEWED_PRIOR_ENTROPY
         self.lambda_u_ = self._consistency_weight(y_index[~unlabeled], skewed)
         self.strong_augment_ = self.strong_augment
         if isinstance(self.strong_augment, str) and self.strong_augment == "auto":
