@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install demo test docs benchmark clean
+.PHONY: install demo test lint docs benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Not part of CI: ruff's rule set moves between versions, so the version is pinned here.
+lint: $(STAMP)
+	$(PY) -m pip install --quiet "ruff==0.17.6"
+	$(PY) -m ruff check zeromatch_sk tests
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html

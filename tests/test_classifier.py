@@ -1,8 +1,6 @@
 """Behaviour of ZeroMatchClassifier as a scikit-learn citizen and as a learner."""
 
-import io
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -58,7 +56,7 @@ def test_learns_from_labels_unlabeled_rows_and_teacher(data):
 
 
 def test_fitted_attributes_and_diagnostics(data):
-    X, y, y_true, teacher = data
+    X, y, _y_true, teacher = data
     clf = fitted(X, y, pseudo_labels=teacher)
     labeled = y != -1
     assert clf.classes_.tolist() == [0, 1, 2, 3]
@@ -197,7 +195,7 @@ def test_pseudo_labels_as_labels_or_probabilities_agree(data):
 
 
 def test_classes_argument_adds_classes_only_the_teacher_knows(data):
-    X, y, y_true, teacher = data
+    X, y, _y_true, teacher = data
     y_missing = np.where(y == 3, -1, y)  # no labeled row of class 3
     clf = fitted(X, y_missing, pseudo_labels=teacher, params=dict(classes=[0, 1, 2, 3], max_epochs=0))
     assert clf.classes_.tolist() == [0, 1, 2, 3]
@@ -208,7 +206,7 @@ def test_classes_argument_adds_classes_only_the_teacher_knows(data):
 
 
 def test_no_labeled_rows_trains_from_teacher_alone(data):
-    X, _, y_true, teacher = data
+    X, _, _y_true, teacher = data
     y = np.full(len(X), -1)
     with pytest.warns(UserWarning, match="teacher alone"):
         clf = fitted(X, y, pseudo_labels=teacher, params=dict(classes=[0, 1, 2, 3]))
@@ -242,7 +240,7 @@ def test_pipeline_with_scaler(data):
 
 
 def test_grid_search_routes_pseudo_labels_sliced_per_fold(data):
-    X, y, y_true, teacher = data
+    X, _y, y_true, teacher = data
     seen = []
 
     class Recording(ZeroMatchClassifier):
@@ -260,7 +258,7 @@ def test_grid_search_routes_pseudo_labels_sliced_per_fold(data):
 
 
 def test_cross_validate_and_pipeline_with_routing(data):
-    X, y, y_true, teacher = data
+    X, _y, y_true, teacher = data
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = Pipeline([("scale", StandardScaler()), ("zm", ZeroMatchClassifier(**FAST).set_fit_request(pseudo_labels=True))])
         res = cross_validate(pipe, X, y_true, cv=KFold(2), params={"pseudo_labels": teacher})
@@ -390,7 +388,7 @@ def test_no_labels_no_teacher(data):
 
 
 def test_str_dtype_labels_are_refused_with_the_fix(data):
-    X, y, _, _ = data
+    X, _y, _, _ = data
     y_str = np.array(["a", "b"] * (len(X) // 2))
     with pytest.raises(ValueError, match="object array"):
         ZeroMatchClassifier(**FAST).fit(X, y_str)

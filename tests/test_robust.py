@@ -81,7 +81,7 @@ def _calibrated_posteriors(prior, n, rng, sep=2.0):
 def test_em_recovers_a_known_prior_from_calibrated_posteriors():
     rng = np.random.default_rng(0)
     true = np.array([0.7, 0.2, 0.1])
-    P, y = _calibrated_posteriors(true, 20_000, rng)
+    P, _y = _calibrated_posteriors(true, 20_000, rng)
     est = estimate_prior_em(P)  # posteriors are calibrated under the uniform prior
     assert np.abs(est - true).max() < 0.02
     # The naive estimate (mean posterior) is pulled towards the uniform train prior; EM is not.

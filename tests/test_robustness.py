@@ -43,7 +43,7 @@ def _fit(X, y, P, **params):
 
 
 def test_balanced_labels_are_detected_and_the_prior_estimated(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     clf = _fit(X, y, P)
     assert clf.label_sampling_ == "balanced"
     assert clf.teacher_calibration_ == "bias"
@@ -58,7 +58,7 @@ def test_balanced_labels_are_detected_and_the_prior_estimated(imbalanced):
 
 
 def test_reference_params_train_on_the_raw_teacher_and_label_prior(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     clf = _fit(X, y, P, **REFERENCE_PARAMS)
     assert clf.label_sampling_ == "random" and clf.teacher_calibration_ == "none"
     np.testing.assert_allclose(clf.teacher_proba_, P)
@@ -95,7 +95,7 @@ def test_random_labels_leave_the_teacher_uncalibrated():
 
 
 def test_one_hot_teacher_is_not_calibrated(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     clf = _fit(X, y, P.argmax(axis=1))
     assert clf.teacher_calibration_ == "none"
     np.testing.assert_array_equal(clf.teacher_bias_, [0.0, 0.0])
@@ -123,7 +123,7 @@ def test_useless_teacher_is_gated_with_a_warning():
 
 
 def test_posthoc_correction_shifts_probabilities(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     none = _fit(X, y, P, prior_correction="none")
     post = clone(none).set_params(prior_correction="posthoc")
     with warnings.catch_warnings():
@@ -136,7 +136,7 @@ def test_posthoc_correction_shifts_probabilities(imbalanced):
 
 
 def test_given_class_prior_is_used_and_checked(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     clf = _fit(X, y, P, class_prior=[9, 1])
     np.testing.assert_allclose(clf.class_prior_, [0.9, 0.1])
     with pytest.raises(ValueError, match=r"class_prior must be a class prior with one positive entry per class"):
@@ -146,7 +146,7 @@ def test_given_class_prior_is_used_and_checked(imbalanced):
 
 
 def test_calibration_reg_auto_picks_the_penalty_from_the_labels(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     fixed = _fit(X, y, P, calibration_reg=2.0, max_epochs=0)
     assert fixed.calibration_reg_ == 2.0
     # A teacher shifted by 3 nats towards class 1 needs moving: 'auto' picks a small penalty and a larger
@@ -159,7 +159,7 @@ def test_calibration_reg_auto_picks_the_penalty_from_the_labels(imbalanced):
 
 
 def test_defence_parameters_are_validated(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     for name, bad in [("label_sampling", "stratified"), ("teacher_gate", "sometimes"),
                       ("prior_correction", "both"), ("teacher_calibration", "platt"),
                       ("calibration_reg", "loo"), ("calibration_reg", 0.0)]:  # fmt: skip
@@ -224,7 +224,7 @@ def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
 
 
 def test_strong_view_follows_the_class_prior(imbalanced):
-    X, y, y_true, P = imbalanced
+    X, y, _y_true, P = imbalanced
     from zeromatch_sk.augment import GaussianNoise, Scarf
 
     # 9:1 blobs, prior estimated from the teacher: skewed, so Gaussian noise replaces SCARF.

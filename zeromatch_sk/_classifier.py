@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
-from collections.abc import Sequence
 
 import numpy as np
 import torch

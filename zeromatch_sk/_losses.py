@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
-    "alpha_schedule",
     "align_distribution",
+    "alpha_schedule",
     "consistency_loss",
     "cosine_lr_factor",
     "distillation_loss",

@@ -212,7 +212,6 @@ def _newton_calibration(P, y, reg, fit_scale, max_iter, tol):
         raise ValueError(f"reg must be > 0 (it makes the fit unique); got {reg!r}.")
     L = np.log(np.maximum(P, EPS))
     onehot = np.eye(k)[y.astype(int)] if n else np.zeros((0, k))
-    counts = onehot.sum(axis=0)
     m = k + 1 if fit_scale else k
     theta = np.zeros(m)  # (b_1 .. b_k [, s - 1])
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,7 +59,7 @@ def holdout_size(n_rows: int) -> int:
     """
     if n_rows <= 9_000:
         return 0
-    return int(round(n_rows * (0.2 if n_rows <= 90_000 else 0.1)))
+    return round(n_rows * (0.2 if n_rows <= 90_000 else 0.1))
 
 
 @dataclass
@@ -221,9 +222,12 @@ class ZeroMatchNet(NeuralNet):
             perm = train_rows[torch.randperm(len(train_rows), generator=self.generator_, device=X.device)]
             batches = ((X[idx], kd_targets[idx]) for idx in perm.split(batch))
             agreement = {}
-            self._run_epoch(
-                batches, 1, {"kd_agreement": lambda: agreement.setdefault("v", self._agreement(X, teacher_labels, hold))}
-            )
+
+            def kd_agreement(agreement=agreement):
+                # Called once, when this epoch's steps are done: scores the student they produced.
+                return agreement.setdefault("v", self._agreement(X, teacher_labels, hold))
+
+            self._run_epoch(batches, 1, {"kd_agreement": kd_agreement})
             score = agreement["v"]
             if score > best:
                 best, best_state = score, copy.deepcopy(self.module_.state_dict())

@@ -31,8 +31,8 @@ from ._datasets import (
     default_cache_dir,
     load_dataset,
     make_dataset,
-    stratified_split,
     random_label_draw,
+    stratified_split,
     synthetic_teacher,
     validation_view,
 )

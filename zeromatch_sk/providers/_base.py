@@ -19,8 +19,8 @@ from sklearn.base import BaseEstimator
 
 __all__ = [
     "BaseProvider",
-    "TeacherProvider",
     "TeacherError",
+    "TeacherProvider",
     "check_teacher_proba",
     "resolve_class_names",
     "teacher_predict_proba",
