@@ -767,9 +767,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 "needs a teacher and kd_epochs > 0, stage 2 needs labeled rows and max_epochs > 0."
             )
 
-        # One reading of the prior decides both skewed-class defences. With random labels the label
-        # frequencies alone miss a 1:4 skew on about one draw in five (6 of 20 labels in the 20 % class):
-        # the calibrated teacher's class shares count too (studies/skew_detection.py).
+        # One decision drives both skewed-class defences. With random labels the label frequencies alone
+        # miss a 1:4 skew on about one draw in five (6 of 20 labels in the 20 % class), so the calibrated
+        # teacher's class shares count too (studies/skew_detection.py).
         skewed = _robust.normalized_entropy(self.class_prior_) < SKEWED_PRIOR_ENTROPY
         if self.label_sampling_ == "random" and self.teacher_prior_ is not None:
             skewed = skewed or _robust.normalized_entropy(self.teacher_prior_) < SKEWED_PRIOR_ENTROPY

@@ -373,6 +373,7 @@ def select_calibration_reg(P_labeled, y_labeled_idx, *, fit_scale: bool = False,
     grid : sequence of float
         Candidate penalties (all > 0).
     max_loo : int, default=100
+        Leave-one-out up to this many labeled rows, 10-fold above.
     random_state : int, default=0
         Seeds the fold split above ``max_loo`` rows.
 
