@@ -219,8 +219,17 @@ def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
     # (calibrated on the labels, it moves part of the way towards their 13 : 7, and stays unskewed)
     assert 0.35 < clf.teacher_prior_[1] <= 0.5
     assert clf.lambda_u_ == 1.0 and isinstance(clf.strong_augment_, Scarf)
-    # No teacher, no second reading.
+    # No teacher, no second reading; nor from hard labels, which cannot be calibrated: a teacher that says
+    # class 1 for 80 % of the rows would otherwise read as skewed classes whatever the truth.
     assert _fit(X, y, None).teacher_prior_ is None
+    Xb, yb_true = make_blobs(n_samples=[500, 500], centers=[[0, 0], [3.0, 3.0]], random_state=2)
+    yb = np.full_like(yb_true, -1)
+    yb[np.flatnonzero(yb_true == 0)[:7]] = 0
+    yb[np.flatnonzero(yb_true == 1)[:13]] = 1  # 7 : 13, random-looking labels of balanced classes
+    biased = np.where(rng.random(len(yb_true)) < 0.6, 1, yb_true)  # hard labels, mostly "1"
+    clf = _fit(Xb, yb, biased)
+    assert clf.label_sampling_ == "random" and clf.teacher_prior_ is None
+    assert clf.lambda_u_ == 1.0 and isinstance(clf.strong_augment_, Scarf)
 
 
 def test_strong_view_follows_the_class_prior(imbalanced):

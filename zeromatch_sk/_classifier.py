@@ -313,8 +313,10 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         reading when that is ``'none'``). With random labels it is a
         second reading of the class balance for the skewed-class defences:
         twenty labels of a 1:4 task often split 7 : 13 and look nearly
-        balanced. None without a teacher, when the gate dropped it, or
-        without unlabeled rows.
+        balanced. None without a teacher, for a one-hot teacher (hard
+        labels cannot be calibrated, and a biased teacher's raw shares
+        would read as skewed classes), when the gate dropped it, or without
+        unlabeled rows.
     teacher_agreement_ : float
         Fraction of unlabeled rows where the student predicts the teacher's
         class (NaN without a teacher or unlabeled rows).
@@ -615,11 +617,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(_teacher_warning(stats, versus_labels, action), UserWarning, stacklevel=3)
 
         # The class shares the teacher, calibrated on the labels, predicts for the unlabeled rows: a second
-        # reading of the class balance, from thousands of rows rather than a handful of labels.
+        # reading of the class balance, from thousands of rows rather than a handful of labels. Only for a
+        # soft teacher: hard labels cannot be calibrated, and a biased one would read as skewed classes.
         self.teacher_prior_ = None
-        if T is not None and unlabeled.any():
+        if T is not None and soft and n_lab >= 2 and unlabeled.any():
             rows = T[unlabeled]
-            if not calibrated and soft and n_lab >= 2:  # calibrate for this reading only
+            if not calibrated:  # calibrate for this reading only
                 rows = _robust.apply_teacher_bias(rows, _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=reg))
             shares = rows.mean(axis=0)
             self.teacher_prior_ = shares / shares.sum()
