@@ -4,8 +4,8 @@
 This prints, for every (dataset, budget, seed) of the main benchmark, with and without the teacher,
 the normalised entropy of ``class_prior_``, the view the estimator chose (``strong_augment_``), how
 the labels look drawn, ``lambda_u_``, whether the gate dropped the teacher, ``class_prior_`` and the
-spread of the calibration's biases (nats), and the normalised entropy of ``teacher_prior_`` (the
-calibrated teacher's class shares; None without a teacher). Where every run says Scarf and 1.0, the defaults train
+spread of the calibration's biases (nats), and ``teacher_prior_`` (the calibrated teacher's class
+shares) with its normalised entropy (None without a teacher). Where every run says Scarf and 1.0, the defaults train
 exactly as before those two defences. Output of one run: ``view_choice_results.txt``. Given dataset
 names it reports those instead: ``view_choice_robustness_results.txt`` holds the three robustness
 cases where the defaults fall short, whose per-draw decisions ``docs/robustness.rst`` quotes.
@@ -40,7 +40,9 @@ def choices(ds, budget, seed):
         clf.fit(ds.X[pool], y, pseudo_labels=teacher)
         view = type(clf.strong_augment_).__name__
         bias = round(float(np.ptp(clf.teacher_bias_)), 2)  # spread of the calibration's per-class biases, nats
-        shares = None if clf.teacher_prior_ is None else round(normalized_entropy(clf.teacher_prior_), 3)
+        shares = None  # the calibrated teacher's class shares: (normalised entropy, shares)
+        if clf.teacher_prior_ is not None:
+            shares = (round(normalized_entropy(clf.teacher_prior_), 3), np.round(clf.teacher_prior_, 2).tolist())
         out.append((round(normalized_entropy(clf.class_prior_), 3), view, clf.label_sampling_, clf.lambda_u_,
                     bool(clf.teacher_gated_), np.round(clf.class_prior_, 2).tolist(), bias, shares))  # fmt: skip
     return out
