@@ -252,7 +252,7 @@ def test_robustness_methods_ablate_each_defence_once():
         methods
     )
     ablated = {key for m in methods.values() if m.name.startswith("ZeroMatch, ") for key in (m.params or {})}
-    assert {"teacher_calibration", "prior_correction", "teacher_gate"} <= ablated
+    assert {"teacher_calibration", "prior_correction", "teacher_gate", "min_class_labels", "max_prior_drift"} <= ablated
 
 
 def test_cli_parses_and_rejects_unknown_dataset(capsys):

@@ -11,6 +11,7 @@ import torch
 from zeromatch_sk._losses import (
     align_distribution,
     alpha_schedule,
+    class_share_drift,
     consistency_loss,
     cosine_lr_factor,
     distillation_loss,
@@ -122,3 +123,14 @@ def test_supervised_loss_offset_is_logit_adjustment():
     assert supervised_loss(logits, torch.tensor([0]), offset).item() == pytest.approx(-math.log(0.75), rel=1e-6)
     # The offset only enters the loss: the logits themselves are untouched.
     assert torch.equal(logits, torch.zeros(1, 2))
+
+
+def test_class_share_drift_is_total_variation_of_mean_softmax():
+    # Row 1: logits (ln 3, 0) -> (3/4, 1/4); row 2: logits (0, 0) -> (1/2, 1/2); mean (5/8, 3/8).
+    # Against the prior (1/4, 3/4): |5/8 - 2/8| + |3/8 - 6/8| = 3/8 + 3/8 = 6/8, half of it 3/8.
+    logits = torch.tensor([[math.log(3.0), 0.0], [0.0, 0.0]])
+    assert class_share_drift(logits, torch.tensor([0.25, 0.75])) == pytest.approx(0.375)
+    # Shares equal to the prior: no drift. Every row on a class the prior says never occurs: drift 1.
+    assert class_share_drift(logits, torch.tensor([0.625, 0.375])) == pytest.approx(0.0, abs=1e-7)
+    certain = torch.tensor([[50.0, 0.0, 0.0], [50.0, 0.0, 0.0]])
+    assert class_share_drift(certain, torch.tensor([0.0, 0.5, 0.5])) == pytest.approx(1.0)

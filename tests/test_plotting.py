@@ -79,19 +79,19 @@ def test_history_grid_has_one_panel_per_quantity(clf):
     assert isinstance(fig, matplotlib.figure.Figure)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [title for title, _ in HISTORY_PANELS.values()]
-    losses, mask, threshold, alpha, agreement, lr = fig.axes
+    losses, mask, threshold, alpha, agreement, drift, lr = fig.axes
     n_epochs = len(clf.history_)
     # Four loss terms are recorded in a run with labels, unlabeled rows and a teacher.
     labels = [line.get_label() for line in visible_lines(losses)]
     assert labels == ["train_loss (total)", "loss_sup (labels)", "loss_unsup (consistency)", "loss_kd (teacher)"]
     for ax, key in [(mask, "mask_ratio"), (threshold, "threshold"), (alpha, "alpha"), (agreement, "kd_agreement"),
-                    (lr, "lr")]:
+                    (drift, "prior_drift"), (lr, "lr")]:
         (line,) = visible_lines(ax)
         np.testing.assert_allclose(line.get_ydata(), np.array(clf.history_[:, key], dtype=float))
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, n_epochs + 1))
-    # "epoch" under the bottom row of the 2 x 3 grid only.
-    assert [ax.get_xlabel() for ax in fig.axes] == [""] * 3 + ["epoch"] * 3
-    assert [ax.get_legend() is not None for ax in fig.axes] == [True] + [False] * 5
+    # "epoch" under the lowest panel of each column of the 2 x 4 grid (the fourth column has one panel).
+    assert [ax.get_xlabel() for ax in fig.axes] == [""] * 3 + ["epoch"] * 4
+    assert [ax.get_legend() is not None for ax in fig.axes] == [True] + [False] * 6
     assert mask.get_ylim() == pytest.approx((-0.03, 1.03))
 
 
@@ -120,7 +120,7 @@ def test_history_empty_panels_say_why():
     fig = plot_history(rows)
     panels = dict(zip(HISTORY_PANELS, fig.axes))
     assert len(visible_lines(panels["losses"])) == 2
-    for name in ("mask_ratio", "threshold", "alpha", "kd_agreement", "lr"):
+    for name in ("mask_ratio", "threshold", "alpha", "kd_agreement", "prior_drift", "lr"):
         assert not visible_lines(panels[name])
         assert "not recorded" in panels[name].texts[0].get_text()
     assert "no teacher" in panels["kd_agreement"].texts[0].get_text()
@@ -138,7 +138,7 @@ def test_history_accepts_pipeline_net_history_and_dataframe(data, clf):
         (list(clf.history_), len(clf.history_)),
     ]:
         fig = plot_history(source)
-        assert len(fig.axes) == 6
+        assert len(fig.axes) == 7
         assert len(visible_lines(fig.axes[0])[0].get_xdata()) == n_epochs
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame([{k: v for k, v in row.items() if k != "batches"} for row in clf.history_])
@@ -175,7 +175,7 @@ def test_history_bad_input(clf):
     with pytest.raises(ValueError, match="Unknown panel"):
         plot_history(clf, panels=["loss"])
     _fig, axes = plt.subplots(1, 2)
-    with pytest.raises(ValueError, match="6 panel"):
+    with pytest.raises(ValueError, match="7 panel"):
         plot_history(clf, ax=axes)
     with pytest.raises(TypeError, match="matplotlib Axes"):
         plot_history(clf, ax="left")

@@ -243,3 +243,43 @@ def test_strong_view_follows_the_class_prior(imbalanced):
     assert isinstance(_fit(X, y, P, class_prior=[0.5, 0.5]).strong_augment_, Scarf)
     # A view given by the user is used as given.
     assert _fit(X, y, P, strong_augment="scarf").strong_augment_ == "scarf"
+
+
+def test_drift_guard_reruns_stage_two_without_the_consistency_loss():
+    X, y_true = make_blobs(n_samples=[500, 500], centers=[[0, 0], [3.0, 3.0]], random_state=3)
+    y = np.full_like(y_true, -1)
+    y[np.flatnonzero(y_true == 0)[:10]] = 0
+    y[np.flatnonzero(y_true == 1)[:10]] = 1
+    P = _soft(y_true, 2, confidence=0.8)
+    # A guard nothing can pass: the stage 2 with the consistency loss is measured, then replaced.
+    with pytest.warns(UserWarning, match="max_prior_drift"):
+        guarded = ZeroMatchClassifier(**{**FAST, "max_prior_drift": 1e-9}).fit(X, y, pseudo_labels=P)
+    assert guarded.drift_fallback_ and guarded.lambda_u_ == 0.0
+    assert 0.0 < guarded.prior_drift_ <= 1.0
+    stage2 = [row for row in guarded.history_ if row["stage"] == 2]
+    assert len(stage2) == 2 * FAST["max_epochs"]  # both runs are in the history
+    assert all(0.0 <= row["prior_drift"] <= 1.0 for row in stage2)
+    # The rerun trained without the consistency loss: no pseudo-label mask in its epochs.
+    assert all(np.isnan(row["mask_ratio"]) for row in stage2[FAST["max_epochs"] :])
+    assert not any(np.isnan(row["mask_ratio"]) for row in stage2[: FAST["max_epochs"]])
+    # The same drift under a guard it passes, or with the guard off: the student is kept.
+    for limit in (1.0, None):
+        kept = _fit(X, y, P, max_prior_drift=limit)
+        assert not kept.drift_fallback_ and kept.lambda_u_ == 1.0
+        assert kept.prior_drift_ == pytest.approx(guarded.prior_drift_)
+    # No consistency loss, nothing to guard.
+    off = _fit(X, y, P, lambda_u=0.0, max_prior_drift=1e-9)
+    assert not off.drift_fallback_ and np.isfinite(off.prior_drift_)
+    # Stage 1 only: no stage 2, no drift.
+    assert np.isnan(_fit(X, y, P, max_epochs=0).prior_drift_)
+
+
+def test_drift_guard_measures_shares_against_the_class_prior():
+    rng = np.random.default_rng(4)
+    X, y_true = make_blobs(n_samples=[800, 200], centers=[[0, 0], [3.0, 3.0]], random_state=4)
+    y = np.full_like(y_true, -1)
+    idx = rng.choice(1000, 40, replace=False)
+    y[idx] = y_true[idx]
+    clf = _fit(X, y, None, max_prior_drift=None)
+    shares = clf.predict_proba(X).mean(axis=0)
+    assert clf.prior_drift_ == pytest.approx(0.5 * np.abs(shares - clf.class_prior_).sum(), abs=1e-5)

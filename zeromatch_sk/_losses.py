@@ -20,6 +20,7 @@ import torch.nn.functional as F
 __all__ = [
     "align_distribution",
     "alpha_schedule",
+    "class_share_drift",
     "consistency_loss",
     "cosine_lr_factor",
     "distillation_loss",
@@ -65,6 +66,17 @@ def ema_update(running: torch.Tensor | None, batch_mean: torch.Tensor, momentum:
     if running is None:
         return batch_mean.clone()
     return momentum * running + (1.0 - momentum) * batch_mean
+
+
+def class_share_drift(logits: torch.Tensor, prior: torch.Tensor) -> float:
+    """Total variation distance between the mean softmax of ``logits`` and ``prior``.
+
+    Half the L1 distance: the share of predicted probability mass that sits on
+    the wrong classes, 0 when the student's class shares equal the prior and
+    1 when they share no class. The drift guard of stage 2 reads it.
+    """
+    shares = F.softmax(logits, dim=1).mean(dim=0)
+    return float(0.5 * (shares - prior.to(shares)).abs().sum())
 
 
 def align_distribution(

@@ -19,6 +19,7 @@ inside ``fit``; users reach it as ``clf.net_``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from skorch import NeuralNet
 from ._losses import (
     align_distribution,
     alpha_schedule,
+    class_share_drift,
     consistency_loss,
     cosine_lr_factor,
     distillation_loss,
@@ -89,6 +91,12 @@ class TrainingPlan:
     da_target: torch.Tensor | None = None
     #: Added to the main head's logits in the supervised loss (logit adjustment); None adds nothing.
     sup_logit_offset: torch.Tensor | None = None
+    #: The class prior the student's mean predicted shares are compared with after each stage-2 epoch
+    #: (total variation, history key ``prior_drift``); None records no drift.
+    drift_prior: torch.Tensor | None = None
+    #: Above this drift at the end of stage 2 (with the consistency loss on), stage 2 is rerun from the
+    #: stage-1 student with ``lambda_u = 0``; None never reruns.
+    max_prior_drift: float | None = None
 
 
 class ZeroMatchNet(NeuralNet):
@@ -176,14 +184,30 @@ class ZeroMatchNet(NeuralNet):
 
         if teacher is not None and plan.kd_epochs > 0:
             self._run_stage1(X, kd_targets, teacher_labels, kd_train, hold)
+        self.prior_drift_, self.drift_fallback_ = float("nan"), False
         if plan.max_epochs > 0 and len(labeled) > 0:
             teacher_eval = (teacher_labels, hold) if teacher is not None else None
+            guarded = plan.max_prior_drift is not None and plan.drift_prior is not None and plan.lambda_u > 0
+            start = copy.deepcopy(self.module_.state_dict()) if guarded else None
             self._run_stage2(X, y, kd_targets, labeled, teacher_eval)
+            if plan.drift_prior is not None:
+                self.prior_drift_ = self._prior_drift(X)
+            if guarded and self.prior_drift_ > plan.max_prior_drift:
+                # The consistency loss fed on its own pseudo-labels and moved the predicted class balance
+                # away from the prior: start stage 2 again from the stage-1 student, without that loss.
+                self.drift_fallback_ = True
+                self.module_.load_state_dict(start)
+                self.plan = dataclasses.replace(plan, lambda_u=0.0)
+                self._run_stage2(X, y, kd_targets, labeled, teacher_eval)
         return self
 
     def _agreement(self, X, teacher_labels, rows) -> float:
         pred = self._predict_logits(X[rows]).argmax(dim=1)
         return float((pred == teacher_labels[rows]).float().mean())
+
+    def _prior_drift(self, X) -> float:
+        """Total variation between the student's mean predicted class shares on ``X`` and ``plan.drift_prior``."""
+        return class_share_drift(self._predict_logits(X), self.plan.drift_prior)
 
     def _predict_logits(self, X):
         self.module_.eval()
@@ -206,8 +230,9 @@ class ZeroMatchNet(NeuralNet):
             self.history.record(key, mean)
         for key, value in extra.items():
             self.history.record(key, value() if callable(value) else value)
-        if "kd_agreement" not in extra:
-            self.history.record("kd_agreement", float("nan"))
+        for key in ("kd_agreement", "prior_drift"):
+            if key not in extra:
+                self.history.record(key, float("nan"))
         self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
 
     def _run_stage1(self, X, kd_targets, teacher_labels, train_rows, hold):
@@ -250,6 +275,8 @@ class ZeroMatchNet(NeuralNet):
         if teacher_eval is not None:
             labels, hold = teacher_eval
             extra["kd_agreement"] = lambda: self._agreement(X, labels, hold)
+        if plan.drift_prior is not None:
+            extra["prior_drift"] = lambda: self._prior_drift(X)
         for _ in range(plan.max_epochs):
             lab = labeled[self._cycled_permutation(len(labeled), steps * B, X.device)].view(steps, B)
             # The unlabeled stream holds every training row, labeled ones included (reference code).

@@ -117,6 +117,7 @@ HISTORY_PANELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "threshold": ("Confidence threshold", ("threshold",)),
     "alpha": ("Distillation weight alpha", ("alpha",)),
     "kd_agreement": ("Agreement with teacher (hold-out)", ("kd_agreement",)),
+    "prior_drift": ("Class-share drift from class_prior_", ("prior_drift",)),
     "lr": ("Learning rate", ("lr",)),
 }
 
@@ -133,6 +134,7 @@ _EMPTY_HINTS = {
     "threshold": "not recorded:\nno stage 2, or lambda_u=0",
     "alpha": "not recorded:\nno stage-2 distillation\n(no teacher, or lambda_kd=0)",
     "kd_agreement": "not recorded:\nno teacher",
+    "prior_drift": "not recorded:\nno stage 2",
     "lr": "not recorded",
 }
 
@@ -186,7 +188,9 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
     distillation), the mask ratio (fraction of unlabeled rows whose
     pseudo-label passed the threshold), the relative confidence threshold,
     the distillation weight ``alpha``, the agreement of the student with the
-    teacher on the stage-1 hold-out, and the learning rate. Stage 1 is
+    teacher on the stage-1 hold-out, the drift of the student's class shares
+    from ``class_prior_`` (total variation; a consistency loss feeding on its
+    own pseudo-labels shows as a climb), and the learning rate. Stage 1 is
     shaded and a dotted line marks where stage 2 begins. Quantities a run
     does not record (no teacher, no stage 2, ``lambda_u=0``) leave their
     panel empty, with a note saying why.
@@ -200,17 +204,17 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
         is one), its ``net_``, its ``history_``, or any list of per-epoch
         dicts with some of the keys ``stage``, ``train_loss``, ``loss_sup``,
         ``loss_unsup``, ``loss_kd``, ``mask_ratio``, ``threshold``,
-        ``alpha``, ``kd_agreement`` and ``lr`` (missing keys and ``None``
+        ``alpha``, ``kd_agreement``, ``prior_drift`` and ``lr`` (missing keys and ``None``
         count as not recorded).
     ax : matplotlib Axes, array of Axes or None, default=None
         Where to draw. ``None`` makes a new figure with a grid of panels (up
-        to three per row). An array must hold at least one Axes per panel. A
+        to four per row). An array must hold at least one Axes per panel. A
         single Axes takes one panel: the loss panel unless ``panels`` names
         another.
     panels : list of str or None, default=None
         Which panels to draw, in order, from ``'losses'``, ``'mask_ratio'``,
-        ``'threshold'``, ``'alpha'``, ``'kd_agreement'`` and ``'lr'``.
-        ``None`` draws all six (or only ``'losses'`` when ``ax`` is a single
+        ``'threshold'``, ``'alpha'``, ``'kd_agreement'``, ``'prior_drift'``
+        and ``'lr'``. ``None`` draws all seven (or only ``'losses'`` when ``ax`` is a single
         Axes).
 
     Returns
@@ -280,8 +284,8 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
 
     axes = _axes_list(ax, len(panels), what="plot_history")
     if axes is None:
-        fig, axes = _new_grid(len(panels), ncols_max=3)
-        ncols = min(3, len(panels))
+        fig, axes = _new_grid(len(panels), ncols_max=4)
+        ncols = min(4, len(panels))
         # "epoch" under the lowest panel of each column only.
         xlabeled = [i + ncols >= len(panels) for i in range(len(panels))]
     else:
