@@ -227,11 +227,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         stage 2 is run again from the stage-1 student without the
         consistency loss (``lambda_u_ = 0``), with a warning. Checked only
         when the consistency loss is on. Off by default: on validation
-        slices healthy students on balanced AG News and TREC ended up to
-        0.12 from an estimated prior, and removing their consistency loss
-        cost 5 to 16 points, while 0.15 fired on 1 run of 36 (+7 points on
-        long-tailed TREC; ``studies/drift_guard_validation.py``). Try 0.15
-        when ``prior_drift_`` is large and you trust ``class_prior_``.
+        slices healthy students on balanced TREC ended up to 0.144 from the
+        estimated prior (13 draws), and removing their consistency loss
+        cost 5 to 7 points (AG News: up to 0.115, 8 to 16 points). 0.15
+        fired on 1 run of 36, on long-tailed TREC, +7 points
+        (``studies/drift_guard_validation.py``). Try it when
+        ``prior_drift_`` is large and you trust ``class_prior_``.
     lambda_kd : float, default=1.0
         Weight of the stage-2 distillation loss. 0 gives "distil, then
         AdaMatch".
