@@ -283,3 +283,4 @@ def test_drift_guard_measures_shares_against_the_class_prior():
     clf = _fit(X, y, None, max_prior_drift=None)
     shares = clf.predict_proba(X).mean(axis=0)
     assert clf.prior_drift_ == pytest.approx(0.5 * np.abs(shares - clf.class_prior_).sum(), abs=1e-5)
+    assert clf.history_[-1, "prior_drift"] == pytest.approx(clf.prior_drift_)

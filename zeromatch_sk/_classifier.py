@@ -315,7 +315,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         Total variation distance between ``class_prior_`` and the student's
         mean predicted class shares on the training rows, at the end of the
         stage 2 that used ``lambda_u`` (NaN without stage 2). Per epoch:
-        ``history_[:, 'prior_drift']``.
+        ``history_[:, 'prior_drift']``. With ``prior_correction='posthoc'``
+        the main head trains under the labels' balance and is compared with
+        ``labeled_prior_`` instead.
     drift_fallback_ : bool
         True when ``prior_drift_`` exceeded ``max_prior_drift`` and stage 2
         was rerun without the consistency loss; ``history_`` then holds
@@ -839,7 +841,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 seed=seed,
                 da_target=da_target,
                 sup_logit_offset=sup_offset,
-                drift_prior=torch.as_tensor(self.class_prior_, dtype=torch.float32, device=device),
+                # The prior the main head trains towards ('posthoc' trains under the labels' and shifts later).
+                drift_prior=torch.as_tensor(
+                    self.labeled_prior_ if self.prior_correction == "posthoc" else self.class_prior_,
+                    dtype=torch.float32,
+                    device=device,
+                ),
                 max_prior_drift=self.max_prior_drift,
             )
             self.net_ = ZeroMatchNet(
