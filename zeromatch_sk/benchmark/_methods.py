@@ -209,8 +209,8 @@ def robustness_methods() -> list[Method]:
         ("ZeroMatch, no rare-class guard", {"min_class_labels": 0},
          "defaults but the consistency loss is kept when a rare class drawn at random has under 10 labels"),
         ("ZeroMatch, drift guard 0.15", {"max_prior_drift": 0.15},
-         "defaults plus the opt-in drift guard: stage 2 rerun without the consistency loss when the student's "
-         "class shares end more than 0.15 (total variation) from class_prior_"),
+         ("defaults plus the opt-in drift guard: stage 2 rerun without the consistency loss when the student's "
+          "class shares end more than 0.15 (total variation) from class_prior_")),
     ]  # fmt: skip
     return main + [Method(name, "semi+teacher", params=p, description=d, cost=1.2) for name, p, d in defences]
 
