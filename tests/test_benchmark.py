@@ -19,6 +19,7 @@ from zeromatch_sk.benchmark import (
     random_label_draw,
     robustness_methods,
     run_benchmark,
+    semi_supervised_labels,
     stratified_split,
     synthetic_teacher,
     validation_view,
@@ -236,6 +237,16 @@ def test_update_replaces_only_the_cells_rerun(tmp_path):
     (update,) = merged.config["updates"]
     assert update["methods"] == ["logistic regression"] and update["n_runs"] == 2
     assert "Updated" in merged.markdown() and merged.table()["method"].nunique() == 2
+
+
+def test_semi_supervised_labels_mark_the_draw_and_hide_the_rest():
+    ds = load_dataset("digits-biased-teacher", max_rows=600)
+    lab, y = semi_supervised_labels(ds, 30, seed=1)
+    assert len(y) == len(ds.pool_idx) and len(lab) == 30 and (y != -1).sum() == 30
+    np.testing.assert_array_equal(y[lab], ds.y[ds.pool_idx][lab])
+    # The same draw the benchmark runs make, and another seed draws other rows.
+    np.testing.assert_array_equal(lab, labeled_positions(ds, 30, 1))
+    assert set(semi_supervised_labels(ds, 30, seed=2)[0]) != set(lab)
 
 
 def test_validation_view_keeps_how_labels_are_drawn():

@@ -162,7 +162,8 @@ def test_defence_parameters_are_validated(imbalanced):
     X, y, _y_true, P = imbalanced
     for name, bad in [("label_sampling", "stratified"), ("teacher_gate", "sometimes"),
                       ("prior_correction", "both"), ("teacher_calibration", "platt"),
-                      ("calibration_reg", "loo"), ("calibration_reg", 0.0)]:  # fmt: skip
+                      ("calibration_reg", "loo"), ("calibration_reg", 0.0), ("max_prior_drift", 0.0),
+                      ("max_prior_drift", 1.5)]:  # fmt: skip
         with pytest.raises(ValueError, match=name):
             ZeroMatchClassifier(**{name: bad}).fit(X, y, pseudo_labels=P)
 
@@ -284,3 +285,14 @@ def test_drift_guard_measures_shares_against_the_class_prior():
     shares = clf.predict_proba(X).mean(axis=0)
     assert clf.prior_drift_ == pytest.approx(0.5 * np.abs(shares - clf.class_prior_).sum(), abs=1e-5)
     assert clf.history_[-1, "prior_drift"] == pytest.approx(clf.prior_drift_)
+
+
+def test_posthoc_drift_is_read_against_the_labels_balance(imbalanced):
+    X, y, _y_true, P = imbalanced
+    # Balanced labels of 9 : 1 classes: 'posthoc' trains the head under the labels' 50 : 50 and shifts
+    # predict_proba to class_prior_ afterwards, so the head's drift is read against the labels' balance.
+    clf = _fit(X, y, P, prior_correction="posthoc")
+    assert clf.class_prior_[0] > 0.7
+    raw_shares = clf.net_.predict_proba(X.astype(np.float32)).mean(axis=0)
+    assert clf.prior_drift_ == pytest.approx(0.5 * np.abs(raw_shares - clf.labeled_prior_).sum(), abs=1e-5)
+    assert clf.prior_drift_ != pytest.approx(0.5 * np.abs(raw_shares - clf.class_prior_).sum(), abs=1e-3)

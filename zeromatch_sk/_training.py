@@ -191,7 +191,7 @@ class ZeroMatchNet(NeuralNet):
             start = copy.deepcopy(self.module_.state_dict()) if guarded else None
             self._run_stage2(X, y, kd_targets, labeled, teacher_eval)
             if plan.drift_prior is not None:
-                self.prior_drift_ = self._prior_drift(X)
+                self.prior_drift_ = self.history[-1, "prior_drift"]  # scored at the end of the last epoch
             if guarded and self.prior_drift_ > plan.max_prior_drift:
                 # The consistency loss fed on its own pseudo-labels and moved the predicted class balance
                 # away from the prior: start stage 2 again from the stage-1 student, without that loss.

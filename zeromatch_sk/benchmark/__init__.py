@@ -36,7 +36,14 @@ from ._datasets import (
     synthetic_teacher,
     validation_view,
 )
-from ._methods import Method, default_methods, quick_methods, robustness_methods, run_one
+from ._methods import (
+    Method,
+    default_methods,
+    quick_methods,
+    robustness_methods,
+    run_one,
+    semi_supervised_labels,
+)
 from ._runner import BenchmarkResults, benchmark_arrays, run_benchmark
 
 __all__ = [
@@ -57,6 +64,7 @@ __all__ = [
     "robustness_methods",
     "run_benchmark",
     "run_one",
+    "semi_supervised_labels",
     "stratified_split",
     "synthetic_teacher",
     "validation_view",

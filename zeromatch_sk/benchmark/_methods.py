@@ -36,7 +36,9 @@ import numpy as np
 from .._classifier import REFERENCE_PARAMS
 from ._datasets import BenchmarkDataset, balanced_label_draw, random_label_draw
 
-__all__ = ["FIT_MODES", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one"]
+__all__ = [
+    "FIT_MODES", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one", "semi_supervised_labels",
+]  # fmt: skip
 
 
 FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo")
@@ -234,6 +236,14 @@ def labeled_positions(ds: BenchmarkDataset, budget: int, seed: int) -> np.ndarra
     return draw(ds.y[ds.pool_idx], budget, random_state=seed)
 
 
+def semi_supervised_labels(ds: BenchmarkDataset, budget: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pool's targets in run ``(budget, seed)``: ``(positions labeled, y)`` with ``-1`` on unlabeled rows."""
+    lab = labeled_positions(ds, budget, seed)
+    y = np.full(len(ds.pool_idx), -1, dtype=np.int64)
+    y[lab] = ds.y[ds.pool_idx][lab]
+    return lab, y
+
+
 def run_one(
     ds: BenchmarkDataset,
     budget: int,
@@ -256,9 +266,7 @@ def run_one(
         torch.set_num_threads(torch_threads)
     pool = ds.pool_idx
     y_pool = ds.y[pool]
-    lab = labeled_positions(ds, budget, seed)
-    y_semi = np.full(len(pool), -1, dtype=np.int64)
-    y_semi[lab] = y_pool[lab]
+    lab, y_semi = semi_supervised_labels(ds, budget, seed)
     record = {
         "dataset": ds.name,
         "budget": int(budget),
