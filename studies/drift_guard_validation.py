@@ -11,12 +11,15 @@ student's mean predicted shares on the training rows and ``class_prior_``) and b
 replays every threshold.
 
     python studies/drift_guard_validation.py run OUT.json [CACHE_DIR]     # about 12 minutes on 2 cores
-    python studies/drift_guard_validation.py summary OUT.json
+    python studies/drift_guard_validation.py summary OUT.json [MORE.json]
 
 ``more`` reads the drift of ten more validation draws (seeds 3-12) of balanced AG News and TREC, where the
 consistency loss matters most, with plain default fits (about 7 minutes):
 
     python studies/drift_guard_validation.py more MORE.json [CACHE_DIR]
+
+``drift_guard_validation_summary.txt`` is ``summary drift_guard_validation_results.json
+drift_guard_validation_more.json``.
 """
 
 import collections
@@ -37,16 +40,29 @@ DATASETS = (
 THRESHOLDS = (0.05, 0.075, 0.1, 0.125, 0.15, 0.175)
 
 
-def job(name, seed, cache):
+def _fit(name, seed, cache, **params):
+    """Defaults (plus ``params``) fitted on validation draw ``seed`` of ``name``, in a one-thread worker."""
     import torch
 
     from zeromatch_sk import ZeroMatchClassifier
-    from zeromatch_sk._training import ZeroMatchNet
-    from zeromatch_sk.benchmark import load_dataset, validation_view
-    from zeromatch_sk.benchmark._methods import labeled_positions
+    from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels, validation_view
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
+    ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
+    _lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
+    est = ZeroMatchClassifier(random_state=seed, **params)
+    est.fit(ds.X[ds.pool_idx], y, pseudo_labels=ds.teacher_proba[ds.pool_idx])
+    return ds, est
+
+
+def _accuracy(ds, est):
+    return float((est.predict(ds.X[ds.eval_idx]) == ds.y[ds.eval_idx]).mean())
+
+
+def job(name, seed, cache):
+    from zeromatch_sk._training import ZeroMatchNet
+
     states = []
     original = ZeroMatchNet._run_stage2
 
@@ -55,79 +71,69 @@ def job(name, seed, cache):
         states.append(copy.deepcopy(self.module_.state_dict()))
 
     ZeroMatchNet._run_stage2 = capture
-    ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
-    pool, y_pool = ds.pool_idx, ds.y[ds.pool_idx]
-    lab = labeled_positions(ds, ds.budgets[0], seed)
-    y = np.full(len(pool), -1)
-    y[lab] = y_pool[lab]
-    X_eval, y_eval = ds.X[ds.eval_idx], ds.y[ds.eval_idx]
-    est = ZeroMatchClassifier(random_state=seed, max_prior_drift=1e-9)
-    est.fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
+    ds, est = _fit(name, seed, cache, max_prior_drift=1e-9)
+    y_eval = ds.y[ds.eval_idx]
     rec = dict(dataset=name, seed=seed, lambda_u=est.lambda_u_, fallback=est.drift_fallback_,
                prior_drift=est.prior_drift_, prior=est.class_prior_.round(3).tolist(),
                true=(np.bincount(y_eval, minlength=ds.n_classes) / len(y_eval)).round(3).tolist())  # fmt: skip
-    per_epoch = [v for v in est.history_[:, "prior_drift"] if v == v]
+    per_epoch = [v for v in est.history_[:, "prior_drift"] if not np.isnan(v)]
     rec["max_epoch_drift"] = max(per_epoch) if per_epoch else None
-    accuracy = float((est.predict(X_eval) == y_eval).mean())
+    accuracy = _accuracy(ds, est)
     if est.drift_fallback_:
         rec["acc_fallback"] = accuracy
         est.net_.module_.load_state_dict(states[0])  # the ordinary student
-        rec["acc_default"] = float((est.predict(X_eval) == y_eval).mean())
+        rec["acc_default"] = _accuracy(ds, est)
     else:
         rec["acc_default"] = accuracy
     return rec
 
 
 def more_job(name, seed, cache):
-    import torch
-
-    from zeromatch_sk import ZeroMatchClassifier
-    from zeromatch_sk.benchmark import load_dataset, validation_view
-    from zeromatch_sk.benchmark._methods import labeled_positions
-
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
-    ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
-    pool, y_pool = ds.pool_idx, ds.y[ds.pool_idx]
-    lab = labeled_positions(ds, ds.budgets[0], seed)
-    y = np.full(len(pool), -1)
-    y[lab] = y_pool[lab]
-    est = ZeroMatchClassifier(random_state=seed).fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
+    ds, est = _fit(name, seed, cache)
     return dict(dataset=name, seed=seed, prior_drift=est.prior_drift_, lambda_u=est.lambda_u_,
-                acc=float((est.predict(ds.X[ds.eval_idx]) == ds.y[ds.eval_idx]).mean()))  # fmt: skip
+                acc=_accuracy(ds, est))  # fmt: skip
 
 
-def summary(records):
-    print("ordinary students' drift, per case (runs with the consistency loss on):")
+def summary(records, more=None):
+    print("ordinary students' drift and, in brackets, what the fallback changes (points), per case:")
     for name in DATASETS:
-        drifts = [r["prior_drift"] for r in records if r["dataset"] == name and r["fallback"]]
-        print(f"  {name:36s} {' '.join(f'{d:.3f}' for d in drifts) or '(rare-class guard: loss off)'}")
-    print("threshold: runs it fires on, accuracy change per case in points (mean of 3 draws)")
+        runs = [r for r in records if r["dataset"] == name and r["fallback"]]
+        cells = " ".join(f"{r['prior_drift']:.3f} ({100 * (r['acc_fallback'] - r['acc_default']):+.1f})" for r in runs)
+        print(f"  {name:36s} {cells or '(rare-class guard: loss off)'}")
+    print("threshold: runs it fires on (their change in points), mean change per case (3 draws)")
     for t in THRESHOLDS:
-        per, fires = collections.defaultdict(list), 0
+        per, fired = collections.defaultdict(list), []
         for r in records:
             fire = r["fallback"] and r["prior_drift"] > t
-            fires += fire
-            per[r["dataset"]].append((r["acc_fallback"] if fire else r["acc_default"]) - r["acc_default"])
+            change = (r["acc_fallback"] - r["acc_default"]) if fire else 0.0
+            per[r["dataset"]].append(change)
+            if fire:
+                fired.append(f"{r['dataset']} seed {r['seed']} {100 * change:+.1f}")
         changed = ", ".join(f"{k} {100 * np.mean(v):+.1f}" for k, v in per.items() if any(v))
-        print(f"  {t:5.3f}: fires on {fires:2d} of {len(records)}; {changed or 'no change'}")
+        print(f"  {t:5.3f}: fires on {len(fired):2d} of {len(records)} ({'; '.join(fired)}); {changed or 'no change'}")
+    if more is not None:
+        print("more: ten more validation draws, plain default fits")
+        for name in ("ag_news", "trec"):
+            drifts = sorted(r["prior_drift"] for r in more if r["dataset"] == name)
+            print(f"  {name}: drift of 10 more draws, sorted: {' '.join(f'{d:.3f}' for d in drifts)}")
 
 
 if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
+    cache = sys.argv[3] if len(sys.argv) > 3 and mode != "summary" else None
     if mode == "more":
-        cache = sys.argv[3] if len(sys.argv) > 3 else None
         recs = Parallel(n_jobs=2)(delayed(more_job)(n, s, cache) for n in ("ag_news", "trec") for s in range(3, 13))
         with open(out, "w") as fh:
             json.dump(recs, fh, indent=1)
-        for name in ("ag_news", "trec"):
-            drifts = sorted(r["prior_drift"] for r in recs if r["dataset"] == name)
-            print(f"{name}: drift of 10 more draws, sorted: {' '.join(f'{d:.3f}' for d in drifts)}")
+        summary([], recs)
         sys.exit()
     if mode == "run":
-        cache = sys.argv[3] if len(sys.argv) > 3 else None
         recs = Parallel(n_jobs=2)(delayed(job)(n, s, cache) for n in DATASETS for s in range(3))
         with open(out, "w") as fh:
             json.dump(recs, fh, indent=1)
+    more = None
+    if mode == "summary" and len(sys.argv) > 3:
+        with open(sys.argv[3]) as fh:
+            more = json.load(fh)
     with open(out) as fh:
-        summary(json.load(fh))
+        summary(json.load(fh), more)

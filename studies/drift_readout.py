@@ -20,8 +20,7 @@ def main():
     import torch
 
     from zeromatch_sk import ZeroMatchClassifier
-    from zeromatch_sk.benchmark import load_dataset
-    from zeromatch_sk.benchmark._methods import labeled_positions
+    from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
     parser = argparse.ArgumentParser()
     parser.add_argument("cache_dir", nargs="?")
@@ -32,9 +31,7 @@ def main():
     for name, seed in CASES:
         ds = load_dataset(name, cache_dir=args.cache_dir, verbose=0)
         pool, y_pool = ds.pool_idx, ds.y[ds.pool_idx]
-        lab = labeled_positions(ds, ds.budgets[0], seed)
-        y = np.full(len(pool), -1)
-        y[lab] = y_pool[lab]
+        lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
         y_eval = ds.y[ds.eval_idx]
         for guard in [None] + ([args.guard] if args.guard else []):
             est = ZeroMatchClassifier(random_state=seed, max_prior_drift=guard)

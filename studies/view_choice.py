@@ -20,18 +20,14 @@ import numpy as np
 
 from zeromatch_sk import ZeroMatchClassifier
 from zeromatch_sk._robust import normalized_entropy
-from zeromatch_sk.benchmark import load_dataset
-from zeromatch_sk.benchmark._methods import labeled_positions
+from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
 DATASETS = ["ag_news", "trec", "digits-teacher0.8", "digits-teacher0.5", "digits-random-teacher", "ag_news_sample"]
 
 
 def choices(ds, budget, seed):
     pool = ds.pool_idx
-    y_pool = ds.y[pool]
-    lab = labeled_positions(ds, budget, seed)
-    y = np.full(len(pool), -1)
-    y[lab] = y_pool[lab]
+    _lab, y = semi_supervised_labels(ds, budget, seed)
     out = []
     for teacher in (ds.teacher_proba[pool], None):
         # One stage-2 step: enough for the defences to run and record their choices.
