@@ -34,6 +34,8 @@ docs: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) -m zeromatch_sk.benchmark --n-jobs -1
 	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1
+	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1 --seeds 10 --out benchmark_results/robustness_10_draws \
+		--methods "teacher alone" "logistic regression" "supervised student" "KD only" "ZeroMatch"
 
 clean:
 	rm -rf $(VENV) docs/_build docs/auto_examples docs/gen_modules
