@@ -21,7 +21,8 @@ SIMPLE = ("teacher alone", "logistic regression", "supervised student")
 
 
 def main(path, method="ZeroMatch"):
-    results = json.load(open(path))
+    with open(path) as fh:
+        results = json.load(fh)
     acc = collections.defaultdict(dict)
     for run in results["runs"]:
         if run["accuracy"] is not None:
