@@ -145,6 +145,19 @@ def test_given_class_prior_is_used_and_checked(imbalanced):
         _fit(X, y, P, da_target=[1.0, 2.0, 3.0])
 
 
+def test_uniform_class_prior_is_the_uniform_array(imbalanced):
+    # Balanced labels on 9:1 data: 'auto' estimates a skewed prior, 'uniform' overrides it exactly as an array would.
+    X, y, _y_true, P = imbalanced
+    auto = _fit(X, y, P, max_epochs=0)
+    uniform = _fit(X, y, P, class_prior="uniform", max_epochs=0)
+    array = _fit(X, y, P, class_prior=[1.0, 1.0], max_epochs=0)
+    assert auto.class_prior_[0] > 0.7
+    np.testing.assert_allclose(uniform.class_prior_, [0.5, 0.5])
+    np.testing.assert_allclose(uniform.predict_proba(X), array.predict_proba(X))
+    with pytest.raises(ValueError, match="class_prior"):
+        _fit(X, y, P, class_prior="balanced")
+
+
 def test_calibration_reg_auto_picks_the_penalty_from_the_labels(imbalanced):
     X, y, _y_true, P = imbalanced
     fixed = _fit(X, y, P, calibration_reg=2.0, max_epochs=0)

@@ -160,12 +160,17 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         rows'. ``'random'``: uniformly at random, so they estimate them.
         ``'auto'`` infers ``'balanced'`` when every class has the same number
         of labeled rows (up to one), else ``'random'``.
-    class_prior : 'auto' or array-like of shape (n_classes,), default='auto'
+    class_prior : 'auto', 'uniform' or array-like of shape (n_classes,), default='auto'
         Class prior of the unlabeled rows, when you know it. ``'auto'``
         estimates it: by EM on the calibrated teacher (Saerens et al., 2002)
         when labels were drawn class-balanced and the teacher passed the
         gate, otherwise from the labeled rows' class frequencies (uniform
-        when balanced without a usable teacher). Stored in ``class_prior_``.
+        when balanced without a usable teacher). ``'uniform'``: every class
+        equally often; pass it when you know the classes are roughly
+        balanced, because with ten labels per class the EM estimate can be
+        far off (on one of ten draws of balanced AG News it put 48 % of the
+        rows in one class and cost 15 points; see the robustness docs).
+        Stored in ``class_prior_``.
     prior_correction : {'loss', 'posthoc', 'none'}, default='loss'
         How the student is moved from the labeled rows' class prior to
         ``class_prior_`` (a no-op when the two agree, as with random
@@ -397,7 +402,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         "da_momentum": [Interval(numbers.Real, 0, 1, closed="both")],
         "da_target": [StrOptions({"auto", "labeled"}), "array-like"],
         "label_sampling": [StrOptions({"auto", "balanced", "random"})],
-        "class_prior": [StrOptions({"auto"}), "array-like"],
+        "class_prior": [StrOptions({"auto", "uniform"}), "array-like"],
         "prior_correction": [StrOptions({"loss", "posthoc", "none"})],
         "teacher_calibration": [StrOptions({"auto", "bias+scale", "bias", "none"})],
         "calibration_reg": [StrOptions({"auto"}), Interval(numbers.Real, 0, None, closed="neither")],
@@ -586,7 +591,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             sampling = _robust.infer_label_sampling(y_lab, k) if n_lab else "random"
         self.label_sampling_ = sampling
         given_prior = None
-        if not isinstance(self.class_prior, str):
+        if isinstance(self.class_prior, str) and self.class_prior == "uniform":
+            given_prior = np.full(k, 1.0 / k)
+        elif not isinstance(self.class_prior, str):
             given_prior = self._check_prior(self.class_prior, "class_prior")
 
         self.teacher_proba_raw_ = teacher
