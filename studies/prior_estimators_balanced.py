@@ -14,6 +14,10 @@ view of every dataset where the EM estimate is used, the L1 error of:
 - ``halfway``: the geometric mean of the EM estimate and the labels' smoothed class frequencies (shrinkage);
 - ``labels``: the labels' smoothed class frequencies (uniform here), what ``REFERENCE_PARAMS`` uses.
 
+A second line per dataset prints the normalised entropy of the EM estimates (lowest, median, highest) and the L1
+error on the draws where it is at least 0.85, of EM and of the labels' balance: a rule "treat an estimate that looks
+nearly balanced as balanced" would replace EM by the labels' balance on exactly those draws.
+
     python studies/prior_estimators_balanced.py [CACHE_DIR]     # about a minute
 
 ``prior_estimators_balanced_results.txt`` is one run.
@@ -37,6 +41,7 @@ DATASETS = [
     "trec",
 ]
 N_DRAWS, N_BOOT = 20, 30
+SNAP = 0.85  # normalised entropy above which an estimate "looks balanced"
 
 
 def pacc(P, labeled, y_labeled, k):
@@ -63,7 +68,7 @@ def main(cache):
         k = ds.n_classes
         y, P = ds.y[ds.pool_idx], ds.teacher_proba[ds.pool_idx].astype(np.float64)
         truth = np.bincount(y, minlength=k) / len(y)
-        errors, spreads = {n: [] for n in names}, []
+        errors, spreads, entropies = {n: [] for n in names}, [], []
         for seed in range(N_DRAWS):
             _, y_semi = semi_supervised_labels(ds, ds.budgets[0], seed)
             labeled = y_semi >= 0
@@ -80,12 +85,18 @@ def main(cache):
                 bias = R.fit_teacher_bias(P[labeled][s], yl[s], reg=reg)
                 boot.append(R.estimate_prior_em(R.apply_teacher_bias(P[~labeled], bias), train_prior=lp))
             spreads.append(np.std(boot, axis=0).max())
+            entropies.append(R.normalized_entropy(np.maximum(em, 1e-3)))
             halfway = np.sqrt(em * lp)
             estimates = [em, pacc(P, labeled, yl, k), np.mean(boot, axis=0), halfway / halfway.sum(), lp]
             for n, v in zip(names, estimates):
                 errors[n].append(np.abs(v - truth).sum())
         cells = "  ".join(f"{n} {np.mean(v):.3f} ({np.max(v):.2f})" for n, v in errors.items())
         print(f"{name:36s} {cells}  | bootstrap sd of EM, largest class: {np.mean(spreads):.3f}")
+        ent, flat = np.array(entropies), np.array(entropies) >= SNAP
+        snapped = (f"EM {np.mean(np.array(errors['EM'])[flat]):.3f}, labels {np.mean(np.array(errors['labels'])[flat]):.3f}"
+                   if flat.any() else "none")  # fmt: skip
+        print(f"{'':36s} EM entropy {ent.min():.2f} / {np.median(ent):.2f} / {ent.max():.2f}; "
+              f"{flat.sum()} of {N_DRAWS} draws at >= {SNAP}, L1 error there: {snapped}")
 
 
 if __name__ == "__main__":
