@@ -118,8 +118,8 @@ def _list_table(header, rows):
     return lines
 
 
-def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command="python -m zeromatch_sk.benchmark"):
-    """Write the reST table of the benchmark's summary (or a note when there is none)."""
+def _read_results(source, target, command):
+    """``(results, n_seeds, relative path)`` of a results.json; ``None`` after writing a note to ``target`` if absent."""
     import json
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -130,12 +130,20 @@ def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command
             f"   ``{command}`` to produce it and build the documentation again.\n",
             encoding="utf-8",
         )
-        return
+        return None
     results = json.loads(source.read_text(encoding="utf-8"))
+    seeds = results.get("config", {}).get("seeds")
+    return results, len(seeds) if isinstance(seeds, list) else seeds, relative
+
+
+def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command="python -m zeromatch_sk.benchmark"):
+    """Write the reST table of the benchmark's summary (or a note when there is none)."""
+    read = _read_results(source, target, command)
+    if read is None:
+        return
+    results, n_seeds, relative = read
     summary = results.get("summary", [])
     datasets = {d["name"]: d for d in results.get("datasets", [])}
-    seeds = results.get("config", {}).get("seeds")
-    n_seeds = len(seeds) if isinstance(seeds, list) else seeds
     intro = (
         f"Accuracy on held-out evaluation rows, mean ± standard deviation over {n_seeds} seeds "
         f"(label draw and model seed), from ``{relative}``. "
@@ -173,18 +181,11 @@ def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command
 
 def write_case_table(source, target, command):
     """One row per dataset, one column per method (mean ± std), for a results.json with one budget per dataset."""
-    import json
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    relative = source.relative_to(ROOT).as_posix()
-    if not source.is_file():
-        target.write_text(f".. note::\n\n   There is no ``{relative}`` in this checkout yet: run ``{command}``.\n",
-                          encoding="utf-8")  # fmt: skip
+    read = _read_results(source, target, command)
+    if read is None:
         return
-    results = json.loads(source.read_text(encoding="utf-8"))
+    results, n_seeds, relative = read
     summary = results.get("summary", [])
-    seeds = results.get("config", {}).get("seeds")
-    n_seeds = len(seeds) if isinstance(seeds, list) else seeds
     methods = list(dict.fromkeys(r["method"] for r in summary))
     out = [
         f"Accuracy on held-out evaluation rows, mean ± standard deviation over {n_seeds} label draws, from "

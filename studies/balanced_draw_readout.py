@@ -3,16 +3,17 @@
 ``benchmark_results/balanced_10_draws`` found one draw of balanced AG News (40 labels, seed 5) where the defaults
 score 15 points below ``REFERENCE_PARAMS``. This fits that draw with the defaults and with
 ``class_prior`` given as uniform (what a user who knows the classes are balanced would pass), and prints the
-accuracy on the evaluation rows, the predicted class shares, ``class_prior_``, ``teacher_prior_``, the
+accuracy on the evaluation rows, the predicted class shares, ``class_prior_`` (and its normalised entropy, which
+``strong_augment='auto'`` reads), ``teacher_prior_``, the
 calibration's biases and penalty, the teacher's accuracy on the labels (raw and calibrated), the strong view and
 ``prior_drift_``. No default was chosen from these numbers.
 
-    python studies/balanced_draw_readout.py [CACHE_DIR] [DATASET BUDGET SEED]
+    python studies/balanced_draw_readout.py [CACHE_DIR] [--dataset ag_news --budget 40 --seed 5]
 
 ``balanced_draw_readout_results.txt`` is one run (about two minutes).
 """
 
-import sys
+import argparse
 import warnings
 
 import numpy as np
@@ -22,6 +23,7 @@ def main(cache, name="ag_news", budget=40, seed=5):
     import torch
 
     from zeromatch_sk import ZeroMatchClassifier
+    from zeromatch_sk._robust import normalized_entropy
     from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
     torch.set_num_threads(1)
@@ -37,7 +39,8 @@ def main(cache, name="ag_news", budget=40, seed=5):
         pred = est.predict(ds.X[ds.eval_idx])
         print(f"\n{label}: accuracy {np.mean(pred == ds.y[ds.eval_idx]):.3f}")
         print("  predicted shares  ", (np.bincount(pred, minlength=ds.n_classes) / len(pred)).round(3).tolist())
-        print("  class_prior_      ", est.class_prior_.round(3).tolist())
+        print("  class_prior_      ", est.class_prior_.round(3).tolist(),
+              f" normalised entropy {normalized_entropy(est.class_prior_):.3f}")  # fmt: skip
         if est.teacher_prior_ is not None:
             print("  teacher_prior_    ", est.teacher_prior_.round(3).tolist())
         print("  teacher_bias_     ", est.teacher_bias_.round(2).tolist(), " calibration_reg_", est.calibration_reg_)
@@ -47,7 +50,10 @@ def main(cache, name="ag_news", budget=40, seed=5):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    cache = args[0] if args else None
-    rest = args[1:4]
-    main(cache, *([rest[0], int(rest[1]), int(rest[2])] if len(rest) == 3 else []))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("cache_dir", nargs="?")
+    parser.add_argument("--dataset", default="ag_news")
+    parser.add_argument("--budget", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    main(args.cache_dir, args.dataset, args.budget, args.seed)

@@ -23,7 +23,6 @@ nearly balanced as balanced" would replace EM by the labels' balance on exactly 
 ``prior_estimators_balanced_results.txt`` is one run.
 """
 
-import dataclasses
 import sys
 
 import numpy as np
@@ -63,8 +62,7 @@ def main(cache):
     names = ["EM", "PACC", "bagged EM", "halfway", "labels"]
     print(f"L1 error against the pool's class frequencies, mean (max) over {N_DRAWS} class-balanced draws")
     for name in DATASETS:
-        ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
-        ds = dataclasses.replace(ds, label_sampling="balanced")  # ag_news and trec are balanced draws already
+        ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))  # every one draws labels balanced
         k = ds.n_classes
         y, P = ds.y[ds.pool_idx], ds.teacher_proba[ds.pool_idx].astype(np.float64)
         truth = np.bincount(y, minlength=k) / len(y)

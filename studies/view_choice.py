@@ -10,7 +10,10 @@ exactly as before those two defences. Output of one run: ``view_choice_results.t
 names it reports those instead: ``view_choice_robustness_results.txt`` holds the three robustness
 cases where the defaults fall short, whose per-draw decisions ``docs/robustness.rst`` quotes.
 
-    python studies/view_choice.py [CACHE_DIR [DATASET ...]]
+    python studies/view_choice.py [CACHE_DIR [DATASET ...]] [--seeds N]
+
+``view_choice_robustness_10_draws_results.txt``: AG Business 1:9 with random labels, ``--seeds 10``, the draws of
+``benchmark_results/robustness_10_draws`` (where the gate kept the teacher: the fifth field of the teacher's tuple).
 """
 
 import sys
@@ -44,13 +47,19 @@ def choices(ds, budget, seed):
     return out
 
 
-def main(cache=None, *names):
+def main(cache=None, *names, seeds=3):
     warnings.simplefilter("ignore")
     for name in names or DATASETS:
         ds = load_dataset(name, cache_dir=cache, verbose=0)
         for budget in ds.budgets:
-            print(name, budget, [c for seed in range(3) for c in choices(ds, budget, seed)])
+            print(name, budget, [c for seed in range(seeds) for c in choices(ds, budget, seed)])
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    n_seeds = 3
+    if "--seeds" in args:  # the first N label draws of each run instead of the benchmark's three
+        i = args.index("--seeds")
+        n_seeds = int(args[i + 1])
+        del args[i : i + 2]
+    main(*args, seeds=n_seeds)

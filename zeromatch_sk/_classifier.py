@@ -591,10 +591,10 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             sampling = _robust.infer_label_sampling(y_lab, k) if n_lab else "random"
         self.label_sampling_ = sampling
         given_prior = None
-        if isinstance(self.class_prior, str) and self.class_prior == "uniform":
-            given_prior = np.full(k, 1.0 / k)
-        elif not isinstance(self.class_prior, str):
+        if not isinstance(self.class_prior, str):
             given_prior = self._check_prior(self.class_prior, "class_prior")
+        elif self.class_prior == "uniform":
+            given_prior = np.full(k, 1.0 / k)
 
         self.teacher_proba_raw_ = teacher
         self.teacher_bias_, self.teacher_scale_ = np.zeros(k), 1.0

@@ -205,10 +205,6 @@ class ZeroMatchNet(NeuralNet):
         pred = self._predict_logits(X[rows]).argmax(dim=1)
         return float((pred == teacher_labels[rows]).float().mean())
 
-    def _prior_drift(self, X) -> float:
-        """Total variation between the student's mean predicted class shares on ``X`` and ``plan.drift_prior``."""
-        return class_share_drift(self._predict_logits(X), self.plan.drift_prior)
-
     def _predict_logits(self, X):
         self.module_.eval()
         with torch.no_grad():
@@ -276,7 +272,7 @@ class ZeroMatchNet(NeuralNet):
             labels, hold = teacher_eval
             extra["kd_agreement"] = lambda: self._agreement(X, labels, hold)
         if plan.drift_prior is not None:
-            extra["prior_drift"] = lambda: self._prior_drift(X)
+            extra["prior_drift"] = lambda: class_share_drift(self._predict_logits(X), plan.drift_prior)
         for _ in range(plan.max_epochs):
             lab = labeled[self._cycled_permutation(len(labeled), steps * B, X.device)].view(steps, B)
             # The unlabeled stream holds every training row, labeled ones included (reference code).
