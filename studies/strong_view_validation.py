@@ -1,10 +1,11 @@
 """The validation experiments behind the robustness defaults (issue 6): ``strong_augment='auto'`` and
-``min_class_labels`` (experiments s2-s5), ``gate_z=0`` (``gate``) and ``calibration_reg='auto'``
-(``calibration``).
+``min_class_labels`` (experiments s2-s5), ``gate_z=0`` (``gate``), ``calibration_reg='auto'``
+(``calibration``), and ``teacher_calibration='auto'`` leaving the teacher uncalibrated when labels are drawn at
+random (``calrandom``, 6 seeds: the four random-label cases with the defaults and with ``teacher_calibration='bias'``).
 
 Every run scores on a validation slice carved from the pool (``validation_view``), never on the
 benchmark's evaluation rows. Budgets are each dataset's first (20 labels on the robustness cases, 40 on
-AG News, 60 on TREC); 3 seeds. The variants are ``ZeroMatchClassifier`` parameter settings, written as
+AG News, 60 on TREC); 3 seeds unless the experiment says otherwise. The variants are ``ZeroMatchClassifier`` parameter settings, written as
 JSON-friendly dicts: ``"gaussian:0.1"`` means ``GaussianNoise(scale=0.1)``; ``"scarf:0.4"``,
 ``"scarfbalanced:0.4"`` and ``"scarfclass:0.4"`` mean ``Scarf(rate=0.4, donors='batch' | 'balanced' |
 'class')``.
