@@ -188,8 +188,10 @@ def write_case_table(source, target, command):
     summary = results.get("summary", [])
     methods = list(dict.fromkeys(r["method"] for r in summary))
     out = [
-        f"Accuracy on held-out evaluation rows, mean ± standard deviation over {n_seeds} label draws, from "
-        f"``{relative}``. Bold: the best mean of a row.",
+        (
+            f"Accuracy on held-out evaluation rows, mean ± standard deviation over {n_seeds} label draws, from "
+            f"``{relative}``. Bold: the best mean of a row."
+        ),
         "",
     ]
     table = []

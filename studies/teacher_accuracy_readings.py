@@ -57,20 +57,27 @@ def readings(ds, seed):
     teacher = {"LOO": stats.teacher_calibrated, "conf (bias)": biased.max(axis=1).mean(),
                "conf (bias+scale)": scaled.max(axis=1).mean()}  # fmt: skip
     majority = {"labels": stats.reference, "teacher shares": biased.mean(axis=0).max()}
-    truth = ((biased.argmax(axis=1) == y[un]).mean(), np.bincount(y[un], minlength=k).max() / un.sum(),
-             (P[un].argmax(axis=1) == y[un]).mean())
+    truth = (
+        (biased.argmax(axis=1) == y[un]).mean(),
+        np.bincount(y[un], minlength=k).max() / un.sum(),
+        (P[un].argmax(axis=1) == y[un]).mean(),
+    )
     return teacher, majority, truth
 
 
 def main(cache):
-    print(f"draws (of {N_DRAWS}) where a reading orders the calibrated teacher and the majority class as the truth does")
+    print(
+        f"draws (of {N_DRAWS}) where a reading orders the calibrated teacher and the majority class as the truth does"
+    )
     for name in CASES:
         ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
         rows = [readings(ds, seed) for seed in range(N_DRAWS)]
         acc = np.mean([t[0] for _, _, t in rows])
         maj = np.mean([t[1] for _, _, t in rows])
         raw = np.mean([t[2] for _, _, t in rows])
-        print(f"{name}: teacher {raw:.3f} raw, {acc:.3f} calibrated; majority class {maj:.3f} (means over draws)")
+        print(
+            f"{name}: teacher {raw:.3f} raw, {acc:.3f} calibrated; majority class {maj:.3f} (means over draws)"
+        )
         for tname in rows[0][0]:
             cells = []
             for mname in rows[0][1]:
