@@ -36,6 +36,9 @@ benchmark: $(STAMP)
 	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1
 	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1 --seeds 10 --out benchmark_results/robustness_10_draws \
 		--methods "teacher alone" "logistic regression" "supervised student" "KD only" "ZeroMatch"
+	$(PY) -m zeromatch_sk.benchmark --robustness --n-jobs -1 --seeds 10 --out benchmark_results/robustness_10_draws_gate \
+		--datasets ag_news-business-1:9-random trec-longtail-random digits-random-teacher ag_news-business-1:4-random \
+		ag_news-sports-1:9-biased-random --methods "ZeroMatch, no gate" "ZeroMatch, majority gate"
 	$(PY) -m zeromatch_sk.benchmark --datasets trec --budgets 60 --seeds 10 --n-jobs -1 \
 		--methods "ZeroMatch" "ZeroMatch (reference)" --out benchmark_results/balanced_10_draws/trec
 	$(PY) -m zeromatch_sk.benchmark --datasets ag_news --budgets 40 --seeds 10 --n-jobs -1 \

@@ -12,8 +12,13 @@ than a point, and ZeroMatch's accuracy on each draw.
     python studies/robustness_criterion.py benchmark_results/robustness benchmark_results/robustness_10_draws
     python studies/robustness_criterion.py --against "ZeroMatch (reference)" benchmark_results/balanced_10_draws/*
     python studies/robustness_criterion.py --against "supervised student" benchmark_results/robustness_10_draws
+    python studies/robustness_criterion.py --against "ZeroMatch, majority gate" --extra benchmark_results/robustness_10_draws_gate -- \
+        benchmark_results/robustness_10_draws
 
-``robustness_criterion_results.txt`` holds the three printouts.
+``--extra PATH`` adds the runs of another results.json (the same cases and draws, other methods) before comparing;
+``--against`` skips the cases where the other method did not run.
+
+``robustness_criterion_results.txt`` holds the four printouts.
 """
 
 import argparse
@@ -27,14 +32,17 @@ SIMPLE = ("teacher alone", "logistic regression", "supervised student")
 METHOD = "ZeroMatch"
 
 
-def _accuracies(path):
-    """``{(dataset, method): {seed: accuracy}}`` and the datasets in order."""
+def _accuracies(path, extra=()):
+    """``{(dataset, method): {seed: accuracy}}`` and the datasets in order (of ``path``; ``extra`` adds runs)."""
     runs = load_results(path).runs
+    cases = list(dict.fromkeys(run["dataset"] for run in runs))
+    for more in extra:
+        runs = runs + load_results(more).runs
     acc = collections.defaultdict(dict)
     for run in runs:
         if run["accuracy"] is not None:
             acc[(run["dataset"], run["method"])][run["seed"]] = run["accuracy"]
-    return acc, list(dict.fromkeys(run["dataset"] for run in runs))
+    return acc, cases
 
 
 def _paired(zm, other):
@@ -67,10 +75,12 @@ def criterion(path):
     print(f"{n_pass} of {len(cases)} cases within one point ({len(zm)} draws each)")
 
 
-def against(path, other):
-    acc, cases = _accuracies(path)
-    print(path)
+def against(path, other, extra=()):
+    acc, cases = _accuracies(path, extra)
+    print(path if not extra else f"{path} with {', '.join(extra)}")
     for case in cases:
+        if not acc.get((case, other)):
+            continue
         zm, ref = acc[(case, METHOD)], acc[(case, other)]
         diff, mean_diff, se = _paired(zm, ref)
         print(f"{case}: {METHOD} {np.mean(list(zm.values())):.3f}, {other} {np.mean(list(ref.values())):.3f}; "
@@ -82,7 +92,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("results", nargs="+", help="results.json files or their folders")
     parser.add_argument("--against", help="compare ZeroMatch with this method instead of the simple alternatives")
+    parser.add_argument("--extra", nargs="*", default=[], help="results.json files whose runs are added (--against)")
     args = parser.parse_args()
+    if args.extra and not args.against:
+        parser.error("--extra goes with --against")
     for p in args.results:
-        against(p, args.against) if args.against else criterion(p)
+        against(p, args.against, args.extra) if args.against else criterion(p)
         print()

@@ -1,7 +1,10 @@
 """The validation experiments behind the robustness defaults (issue 6): ``strong_augment='auto'`` and
 ``min_class_labels`` (experiments s2-s5), ``gate_z=0`` (``gate``), ``calibration_reg='auto'``
 (``calibration``), and ``teacher_calibration='auto'`` leaving the teacher uncalibrated when labels are drawn at
-random (``calrandom``, 6 seeds: the four random-label cases with the defaults and with ``teacher_calibration='bias'``).
+random (``calrandom``, 6 seeds: the four random-label cases with the defaults and with ``teacher_calibration='bias'``),
+and ``teacher_gate='chance'`` dropping only teachers below guessing (``gatenever``, 6 seeds: the same cases and digits
+with a random teacher with ``teacher_gate='never'``, against the ``calrandom`` defaults, which then dropped teachers
+below the chance-or-majority level, now ``teacher_gate='majority'``).
 
 Every run scores on a validation slice carved from the pool (``validation_view``), never on the
 benchmark's evaluation rows. Budgets are each dataset's first (20 labels on the robustness cases, 40 on

@@ -199,18 +199,24 @@ def test_teacher_vs_labels_by_hand():
     assert s.labels == 1.0
     # Reference: 2 classes, balanced -> max(1/2, 2/4) = 0.5, se sqrt(.25/4) = 0.25.
     assert s.reference == 0.5 and abs(s.reference_se - 0.25) < 1e-12
+    assert s.chance == 0.5 and abs(s.chance_se - 0.25) < 1e-12
     assert s.diff == s.teacher_calibrated - 1.0
     assert s.diff_se >= 1 / 4
 
 
 def test_teacher_gate_rules_by_hand():
-    # n = 20, reference 0.5 -> reference_se = sqrt(0.25 / 20) = 0.1118; 'chance' with z=1 needs >= 0.6118.
-    base = dict(n=20, teacher=0.6, labels=0.8, reference=0.5, teacher_se=0.1, labels_se=0.09,
-                reference_se=math.sqrt(0.25 / 20))
+    # n = 20, chance 0.5 -> chance_se = sqrt(0.25 / 20) = 0.1118; 'chance' with z=1 needs >= 0.6118.
+    # The labels' majority rate (reference) is 0.7, se sqrt(0.21 / 20) = 0.1025: 'majority' with z=0 needs >= 0.7.
+    base = dict(n=20, teacher=0.6, labels=0.8, reference=0.7, teacher_se=0.1, labels_se=0.09,
+                reference_se=math.sqrt(0.21 / 20), chance=0.5, chance_se=math.sqrt(0.25 / 20))
     keep = TeacherGateStats(teacher_calibrated=0.65, diff=-0.15, diff_se=0.1, **base)
     drop = TeacherGateStats(teacher_calibrated=0.60, diff=-0.20, diff_se=0.1, **base)
     assert teacher_gate(keep) and not teacher_gate(drop)
     assert teacher_gate(drop, z=0.0)  # 0.60 >= 0.50
+    # 'majority': 0.65 < 0.7 drops even at z=0; 0.60 < 0.7 + 0.1025 at z=1.
+    assert not teacher_gate(keep, rule="majority", z=0.0) and not teacher_gate(drop, rule="majority")
+    above = TeacherGateStats(teacher_calibrated=0.70, diff=-0.1, diff_se=0.1, **base)
+    assert teacher_gate(above, rule="majority", z=0.0) and not teacher_gate(above, rule="majority", z=1.0)
     # 'labels', z=1: keep when diff >= -diff_se: -0.15 < -0.1 -> drop; z=2: -0.15 >= -0.2 -> keep.
     assert not teacher_gate(keep, rule="labels") and teacher_gate(keep, rule="labels", z=2.0)
     assert teacher_gate(drop, rule="never")

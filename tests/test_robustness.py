@@ -107,7 +107,7 @@ def test_useless_teacher_is_gated_with_a_warning():
     for c in (0, 1):
         y[np.flatnonzero(y_true == c)[:10]] = c
     wrong = _soft(1 - y_true, 2, confidence=0.9)  # always wrong
-    with pytest.warns(UserWarning, match=r"switched off \(teacher_gate='chance'\)"):
+    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It was switched off \(teacher_gate='chance'\)"):
         clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=wrong)
     assert clf.teacher_gated_ and clf.teacher_proba_ is None
     assert clf.teacher_gate_stats_["teacher"] == 0.0
@@ -120,6 +120,33 @@ def test_useless_teacher_is_gated_with_a_warning():
     with pytest.warns(UserWarning, match="max_epochs=0"):
         kd_only = ZeroMatchClassifier(**{**FAST, "max_epochs": 0}).fit(X, y, pseudo_labels=wrong)
     assert kd_only.teacher_proba_ is not None  # nothing else to learn from without stage 2
+
+
+def test_teacher_below_the_majority_rate_is_kept_with_a_warning_unless_gate_is_majority():
+    """An informative teacher that is less accurate than predicting the majority class: 'chance' (the
+    default) keeps it and warns, 'majority' drops it."""
+    rng = np.random.default_rng(0)
+    X, y_true = make_blobs(n_samples=[450, 50], centers=[[0, 0], [3, 3]], random_state=0)
+    y = np.full_like(y_true, -1)
+    y[np.flatnonzero(y_true == 0)[:18]] = 0
+    y[np.flatnonzero(y_true == 1)[:2]] = 1  # 18 : 2, read as a random draw: the majority rate is 90 %
+    teacher = np.where(rng.random(len(y_true)) < 0.8, y_true, 1 - y_true)
+    P = _soft(teacher, 2, confidence=0.9)
+    majority_rows = np.flatnonzero(y == 0)
+    P[majority_rows[:4]] = [0.01, 0.99]  # confidently wrong on 4 of the 18 majority labels
+    P[majority_rows[4:]] = [0.9, 0.1]
+    P[y == 1] = [0.45, 0.55]  # right, but hesitant, on the two minority labels
+
+    with pytest.warns(UserWarning, match=r"majority class \(90%\)\. It is still used \(teacher_gate='chance'\)"):
+        kept = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=P)
+    stats = kept.teacher_gate_stats_
+    assert stats["chance"] == 0.5 and stats["reference"] == 0.9
+    assert 0.5 <= stats["teacher_calibrated"] < 0.9
+    assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
+
+    with pytest.warns(UserWarning, match=r"switched off \(teacher_gate='majority'\)"):
+        dropped = ZeroMatchClassifier(**FAST, teacher_gate="majority").fit(X, y, pseudo_labels=P)
+    assert dropped.teacher_gated_ and dropped.teacher_proba_ is None
 
 
 def test_posthoc_correction_shifts_probabilities(imbalanced):

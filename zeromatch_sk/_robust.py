@@ -465,6 +465,8 @@ class TeacherGateStats:
     reference_se: float
     diff: float
     diff_se: float
+    chance: float
+    chance_se: float
 
 
 def _binomial_se(acc: float, n: int) -> float:
@@ -486,6 +488,7 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
       held out, as it would be on new data.
     - ``reference``: the chance-or-majority level on the labeled rows,
       ``max(1 / n_classes, largest class frequency)``.
+    - ``chance``: the accuracy of guessing, ``1 / n_classes``.
 
     With 20 labels every one of these is coarse: a binomial standard error
     of ``sqrt(0.8 * 0.2 / 20) = 0.09`` at 80 % accuracy. Decide with
@@ -518,8 +521,8 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
     >>> y = np.array([0, 0, 0, 1, 1, 1])
     >>> P = np.array([[0.9, 0.1]] * 3 + [[0.2, 0.8]] * 3)   # a perfect teacher
     >>> s = teacher_vs_labels(P, y, X, C=100.0)
-    >>> s.teacher, s.teacher_calibrated, s.labels, s.reference
-    (1.0, 1.0, 1.0, 0.5)
+    >>> s.teacher, s.teacher_calibrated, s.labels, s.reference, s.chance
+    (1.0, 1.0, 1.0, 0.5, 0.5)
     """
     from sklearn.linear_model import LogisticRegression
     P = _as_proba(P_labeled, "P_labeled")
@@ -560,6 +563,8 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
         reference_se=_binomial_se(reference, n),
         diff=acc_c - acc_l,
         diff_se=max(diff_se, 1.0 / n) if n else float("nan"),
+        chance=1.0 / k,
+        chance_se=_binomial_se(1.0 / k, n),
     )
 
 
@@ -569,17 +574,23 @@ def teacher_gate(stats: TeacherGateStats, *, rule: str = "chance", z: float = 1.
     Rules, on the statistics of :func:`teacher_vs_labels`:
 
     - ``'chance'``: drop the teacher when its calibrated accuracy is not
-      above the chance-or-majority level by ``z`` binomial standard errors of
-      that level: ``teacher_calibrated < reference + z * sqrt(r (1 - r) / n)``.
-      A teacher that is worse than the labels but better than guessing is
-      kept: ZeroMatch gains from such teachers (on balanced TREC a 45 %
-      teacher lifts the student above a 57 % logistic regression).
+      above guessing (``1 / n_classes``) by ``z`` binomial standard errors of
+      that level: ``teacher_calibrated < chance + z * sqrt(c (1 - c) / n)``.
+      This catches a teacher that carries no information or the wrong
+      information (classes in the wrong order, a broken prompt).
+    - ``'majority'``: the same against the chance-or-majority level
+      ``reference`` (which differs from chance only when the labeled rows
+      are dominated by one class). Stricter: it also drops a teacher that is
+      informative but less accurate than predicting the majority class;
+      ZeroMatch still gained from such teachers on the benchmark.
     - ``'labels'``: drop it when it is worse than the labels alone by ``z``
       standard errors of the paired difference:
-      ``diff < -z * diff_se``.
+      ``diff < -z * diff_se``. A teacher that is worse than the labels but
+      better than guessing often helps (on balanced TREC a 45 % teacher
+      lifts the student above a 57 % logistic regression).
     - ``'never'``: always keep it.
 
-    With ``n = 20`` balanced binary labels and ``z = 1``, ``'chance'`` keeps a
+    With ``n = 20`` binary labels and ``z = 1``, ``'chance'`` keeps a
     teacher from 61 % leave-one-out accuracy on (``0.5 + sqrt(0.25 / 20)``);
     with ``z = 0`` (:class:`~zeromatch_sk.ZeroMatchClassifier`'s default
     ``gate_z``) from 50 %.
@@ -587,18 +598,27 @@ def teacher_gate(stats: TeacherGateStats, *, rule: str = "chance", z: float = 1.
     Examples
     --------
     >>> from zeromatch_sk._robust import TeacherGateStats, teacher_gate
-    >>> s = TeacherGateStats(n=20, teacher=0.4, teacher_calibrated=0.55, labels=0.8, reference=0.5,
-    ...                      teacher_se=0.11, labels_se=0.09, reference_se=0.11, diff=-0.25, diff_se=0.12)
-    >>> teacher_gate(s), teacher_gate(s, rule="labels"), teacher_gate(s, rule="never")
-    (False, False, True)
+
+    Twenty labels of a 1:4 binary task, 16 of the majority class; a teacher
+    right on 14 of them (leave-one-out, calibrated):
+
+    >>> s = TeacherGateStats(n=20, teacher=0.7, teacher_calibrated=0.7, labels=0.8, reference=0.8,
+    ...                      teacher_se=0.10, labels_se=0.09, reference_se=0.09, diff=-0.15, diff_se=0.1,
+    ...                      chance=0.5, chance_se=0.11)
+    >>> [teacher_gate(s, rule=r) for r in ("chance", "majority", "labels", "never")]
+    [True, False, False, True]
+    >>> teacher_gate(s, rule="chance", z=2.0)   # 0.7 < 0.5 + 2 * 0.11
+    False
     """
     if rule == "never":
         return True
     if rule == "chance":
+        return bool(stats.teacher_calibrated >= stats.chance + z * stats.chance_se)
+    if rule == "majority":
         return bool(stats.teacher_calibrated >= stats.reference + z * stats.reference_se)
     if rule == "labels":
         return bool(stats.diff >= -z * stats.diff_se)
-    raise ValueError(f"rule must be 'chance', 'labels' or 'never'; got {rule!r}.")
+    raise ValueError(f"rule must be 'chance', 'majority', 'labels' or 'never'; got {rule!r}.")
 
 
 def normalized_entropy(prior) -> float:

@@ -206,6 +206,8 @@ def robustness_methods() -> list[Method]:
         ("ZeroMatch, post-hoc correction", {"prior_correction": "posthoc"},
          "defaults but the prior correction applied to predict_proba instead of the loss"),
         ("ZeroMatch, no gate", {"teacher_gate": "never"}, "defaults but teacher_gate='never'"),
+        ("ZeroMatch, majority gate", {"teacher_gate": "majority"},
+         "defaults but teacher_gate='majority': the teacher is also dropped below the labels' majority rate"),
         ("ZeroMatch, SCARF always", {"strong_augment": "scarf"},
          "defaults but the strong view is SCARF whatever the class prior (no switch to Gaussian noise)"),
         ("ZeroMatch, no rare-class guard", {"min_class_labels": 0},

@@ -1,0 +1,60 @@
+"""What each defence contributed: ZeroMatch with the defaults minus the same with one defence switched off.
+
+Reads the robustness benchmark's results.json (``benchmark_results/robustness`` by default; any results folder with
+``ZeroMatch`` and ``ZeroMatch, <ablation>`` rows) and prints, per ablation row, the paired difference in points
+(defaults minus ablation, mean over the shared draws) on every case, so that ``docs/robustness.rst``'s "what each
+defence contributed" list comes from a command. Positive: the defence helped.
+
+    python studies/defence_ablations.py [RESULTS ...]
+
+``defence_ablations_results.txt`` is one run on ``benchmark_results/robustness`` and on
+``benchmark_results/robustness_10_draws_gate`` (with ``--extra benchmark_results/robustness_10_draws`` for the
+defaults' ten draws).
+"""
+
+import argparse
+import collections
+
+import numpy as np
+
+from zeromatch_sk.benchmark._runner import load_results
+
+METHOD = "ZeroMatch"
+
+
+def main(path, extra=()):
+    runs = load_results(path).runs
+    cases = list(dict.fromkeys(r["dataset"] for r in runs))
+    for more in extra:
+        runs = runs + load_results(more).runs
+    acc = collections.defaultdict(dict)
+    for r in runs:
+        if r["accuracy"] is not None:
+            acc[(r["dataset"], r["method"])][r["seed"]] = r["accuracy"]
+    ablations = list(dict.fromkeys(m for _, m in acc if m.startswith(METHOD + ", ")))
+    print(path if not extra else f"{path} with {', '.join(extra)}")
+    print("defaults minus ablation, points (draws)")
+    for ablation in ablations:
+        cells, same = [], 0
+        for case in cases:
+            zm, other = acc.get((case, METHOD), {}), acc.get((case, ablation), {})
+            seeds = sorted(set(zm) & set(other))
+            if not seeds:
+                continue
+            diff = 100 * np.mean([zm[s] - other[s] for s in seeds])
+            if abs(diff) < 0.05:
+                same += 1
+            else:
+                cells.append(f"{case} {diff:+.1f} ({len(seeds)} draws)")
+        cells.append(f"within 0.05 points on {same} more case(s)")
+        print(f"{ablation}:\n    " + "\n    ".join(cells))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results", nargs="*", default=["benchmark_results/robustness"])
+    parser.add_argument("--extra", nargs="*", default=[], help="results.json files whose runs are added")
+    args = parser.parse_args()
+    for p in args.results:
+        main(p, args.extra)
+        print()
