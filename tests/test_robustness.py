@@ -113,7 +113,7 @@ def test_useless_teacher_is_gated_with_a_warning():
     assert clf.teacher_gate_stats_["teacher"] == 0.0
     assert clf.score(X, y_true) > 0.9  # AdaMatch on the labels alone separates the blobs
 
-    with pytest.warns(UserWarning, match="still used"):
+    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It is still used \(teacher_gate='never'\)"):
         kept = ZeroMatchClassifier(**{**FAST, "teacher_gate": "never"}).fit(X, y, pseudo_labels=wrong)
     assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
 

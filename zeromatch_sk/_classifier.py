@@ -652,17 +652,25 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                     f"It was switched off (teacher_gate={rule!r}) and ZeroMatch trained as AdaMatch; set "
                     "teacher_gate='never' to keep it, or try a better provider or prompts."
                 )
+            elif stats.teacher_calibrated < stats.chance:
+                action = (
+                    f"It is still used (teacher_gate={rule!r}). Set teacher_gate='chance' to switch it off, and "
+                    "check that the provider's classes are in the order of classes_."
+                )
             elif stats.teacher_calibrated < stats.reference:
                 action = (
                     f"It is still used (teacher_gate={rule!r}): teachers below the majority rate but above "
                     "guessing still helped ZeroMatch on the benchmark. Set teacher_gate='majority' to switch "
-                    "it off, compare both with zeromatch_sk.model_selection.safe_search, or try a better provider."
+                    "it off, or let the labels choose with zeromatch_sk.model_selection.safe_search."
                 )
             else:
                 action = None
             if action is not None:
-                # A closed gate says which level the teacher missed; a kept weak teacher, chance-or-majority.
-                versus = rule if not keep and rule in ("labels", "chance") else "majority"
+                # Say which level the teacher missed: the closed gate's, guessing, or chance-or-majority.
+                if not keep and rule in ("labels", "chance"):
+                    versus = rule
+                else:
+                    versus = "chance" if stats.teacher_calibrated < stats.chance else "majority"
                 warnings.warn(_teacher_warning(stats, versus, action), UserWarning, stacklevel=3)
 
         # The class shares the teacher, calibrated on the labels, predicts for the unlabeled rows: a second
