@@ -13,24 +13,13 @@ defaults' ten draws).
 """
 
 import argparse
-import collections
 
 import numpy as np
-
-from zeromatch_sk.benchmark._runner import load_results
-
-METHOD = "ZeroMatch"
+from robustness_criterion import METHOD, accuracies  # the same folder: run as python studies/defence_ablations.py
 
 
 def main(path, extra=()):
-    runs = load_results(path).runs
-    cases = list(dict.fromkeys(r["dataset"] for r in runs))
-    for more in extra:
-        runs = runs + load_results(more).runs
-    acc = collections.defaultdict(dict)
-    for r in runs:
-        if r["accuracy"] is not None:
-            acc[(r["dataset"], r["method"])][r["seed"]] = r["accuracy"]
+    acc, cases = accuracies(path, extra)
     ablations = list(dict.fromkeys(m for _, m in acc if m.startswith(METHOD + ", ")))
     print(path if not extra else f"{path} with {', '.join(extra)}")
     print("defaults minus ablation, points (draws)")

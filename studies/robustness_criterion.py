@@ -32,7 +32,7 @@ SIMPLE = ("teacher alone", "logistic regression", "supervised student")
 METHOD = "ZeroMatch"
 
 
-def _accuracies(path, extra=()):
+def accuracies(path, extra=()):
     """``{(dataset, method): {seed: accuracy}}`` and the datasets in order (of ``path``; ``extra`` adds runs)."""
     runs = load_results(path).runs
     cases = list(dict.fromkeys(run["dataset"] for run in runs))
@@ -53,7 +53,7 @@ def _paired(zm, other):
 
 
 def criterion(path):
-    acc, cases = _accuracies(path)
+    acc, cases = accuracies(path)
     print(path)
     print(f"{'case':36s} {'best simple':>26s} {METHOD:>9s} {'margin':>7s} {'pass':>5s}  paired (se)   lost >1 pt"
           f"   {METHOD} per draw")  # fmt: skip
@@ -76,7 +76,7 @@ def criterion(path):
 
 
 def against(path, other, extra=()):
-    acc, cases = _accuracies(path, extra)
+    acc, cases = accuracies(path, extra)
     print(path if not extra else f"{path} with {', '.join(extra)}")
     for case in cases:
         if not acc.get((case, other)):
