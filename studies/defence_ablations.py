@@ -15,7 +15,9 @@ defaults' ten draws).
 import argparse
 
 import numpy as np
-from robustness_criterion import METHOD, accuracies  # the same folder: run as python studies/defence_ablations.py
+
+# robustness_criterion.py sits in this folder, which is on sys.path when this runs as a script.
+from robustness_criterion import METHOD, accuracies
 
 
 def main(path, extra=()):
