@@ -118,6 +118,14 @@ def _list_table(header, rows):
     return lines
 
 
+def _accuracy_cell(row, best):
+    """``mean ± std`` of a summary row, bold when it is ``best``; a dash when it did not run."""
+    if row is None or row["accuracy_mean"] is None:
+        return "–"
+    text = f"{_fmt(row['accuracy_mean'])} ± {_fmt(row.get('accuracy_std'))}"
+    return f"**{text}**" if row["accuracy_mean"] == best else text
+
+
 def _read_results(source, target, command):
     """``(results, n_seeds, relative path)`` of a results.json; ``None`` after writing a note to ``target`` if absent."""
     import json
@@ -169,11 +177,7 @@ def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command
             cells = [_text(method)]
             for b in budgets:
                 cell = next((r for r in rows if r["method"] == method and r["budget"] == b), None)
-                if cell is None or cell["accuracy_mean"] is None:
-                    cells.append("–")
-                    continue
-                text = f"{_fmt(cell['accuracy_mean'])} ± {_fmt(cell.get('accuracy_std'))}"
-                cells.append(f"**{text}**" if cell["accuracy_mean"] == best[b] else text)
+                cells.append(_accuracy_cell(cell, best[b]))
             table.append(cells)
         out += _list_table(["method"] + [f"{b} labels" for b in budgets], table) + [""]
     target.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -198,15 +202,7 @@ def write_case_table(source, target, command):
     for name in dict.fromkeys(r["dataset"] for r in summary):
         rows = {r["method"]: r for r in summary if r["dataset"] == name}
         best = max((r["accuracy_mean"] for r in rows.values() if r["accuracy_mean"] is not None), default=None)
-        cells = [_text(name)]
-        for method in methods:
-            r = rows.get(method)
-            if r is None or r["accuracy_mean"] is None:
-                cells.append("–")
-                continue
-            text = f"{_fmt(r['accuracy_mean'])} ± {_fmt(r.get('accuracy_std'))}"
-            cells.append(f"**{text}**" if r["accuracy_mean"] == best else text)
-        table.append(cells)
+        table.append([_text(name), *(_accuracy_cell(rows.get(method), best) for method in methods)])
     out += _list_table(["case", *(_text(m) for m in methods)], table)
     target.write_text("\n".join(out) + "\n", encoding="utf-8")
 

@@ -14,10 +14,8 @@ defaults' ten draws).
 
 import argparse
 
-import numpy as np
-
 # robustness_criterion.py sits in this folder, which is on sys.path when this runs as a script.
-from robustness_criterion import METHOD, accuracies
+from robustness_criterion import METHOD, accuracies, paired
 
 
 def main(path, extra=()):
@@ -29,14 +27,13 @@ def main(path, extra=()):
         cells, same = [], 0
         for case in cases:
             zm, other = acc.get((case, METHOD), {}), acc.get((case, ablation), {})
-            seeds = sorted(set(zm) & set(other))
-            if not seeds:
+            if not set(zm) & set(other):
                 continue
-            diff = 100 * np.mean([zm[s] - other[s] for s in seeds])
-            if abs(diff) < 0.05:
+            diffs, mean, _se = paired(zm, other)
+            if abs(mean) < 0.05:
                 same += 1
             else:
-                cells.append(f"{case} {diff:+.1f} ({len(seeds)} draws)")
+                cells.append(f"{case} {mean:+.1f} ({len(diffs)} draws)")
         cells.append(f"within 0.05 points on {same} more case(s)")
         print(f"{ablation}:\n    " + "\n    ".join(cells))
 

@@ -14,11 +14,13 @@ than a point, and ZeroMatch's accuracy on each draw.
     python studies/robustness_criterion.py --against "supervised student" benchmark_results/robustness_10_draws
     python studies/robustness_criterion.py --against "ZeroMatch, majority gate" --extra benchmark_results/robustness_10_draws_gate -- \
         benchmark_results/robustness_10_draws
+    python studies/robustness_criterion.py --against "ZeroMatch, no gate" --extra benchmark_results/robustness_10_draws_gate -- \
+        benchmark_results/robustness_10_draws
 
 ``--extra PATH`` adds the runs of another results.json (the same cases and draws, other methods) before comparing;
 ``--against`` skips the cases where the other method did not run.
 
-``robustness_criterion_results.txt`` holds the four printouts.
+``robustness_criterion_results.txt`` holds the five printouts.
 """
 
 import argparse
@@ -45,7 +47,7 @@ def accuracies(path, extra=()):
     return acc, cases
 
 
-def _paired(zm, other):
+def paired(zm, other):
     """Per-draw differences ``zm - other`` over their shared seeds, their mean and its standard error, in points."""
     diff = 100 * np.array([zm[s] - other[s] for s in sorted(zm) if s in other])
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
@@ -62,7 +64,7 @@ def criterion(path):
         means = {m: np.mean(list(acc[(case, m)].values())) for m in SIMPLE if acc.get((case, m))}
         best = max(means, key=means.get)
         zm = acc[(case, METHOD)]
-        diff, mean_diff, se = _paired(zm, acc[(case, best)])
+        diff, mean_diff, se = paired(zm, acc[(case, best)])
         margin = np.mean(list(zm.values())) - means[best]
         ok = margin >= -0.01
         n_pass += ok
@@ -82,7 +84,7 @@ def against(path, other, extra=()):
         if not acc.get((case, other)):
             continue
         zm, ref = acc[(case, METHOD)], acc[(case, other)]
-        diff, mean_diff, se = _paired(zm, ref)
+        diff, mean_diff, se = paired(zm, ref)
         print(f"{case}: {METHOD} {np.mean(list(zm.values())):.3f}, {other} {np.mean(list(ref.values())):.3f}; "
               f"paired {mean_diff:+.1f} points (se {se:.1f}), {int((diff < 0).sum())} of {len(diff)} draws lose; "
               f"per draw: {' '.join(f'{d:+.1f}' for d in diff)}")  # fmt: skip

@@ -14,6 +14,12 @@ JSON-friendly dicts: ``"gaussian:0.1"`` means ``GaussianNoise(scale=0.1)``; ``"s
 'class')``.
 
     python studies/strong_view_validation.py studies/strong_view_validation_specs.json s2 OUT.json [CACHE_DIR]
+    python studies/strong_view_validation.py compare studies/strong_view_validation_results.json \
+        "gatenever:no gate" "calrandom:defaults"
+
+``compare`` prints, per dataset, the per-draw differences of two variants (``EXPERIMENT:LABEL``) that ran on the
+same draws; ``strong_view_validation_compare.txt`` holds the two comparisons the docs quote (calibration with random
+labels, and the gate, whose earlier rule dropped the teacher exactly on the draws where ``'never'`` differs).
 
 The specs file maps experiment names to specs: ``{"datasets": [...], "seeds": 3, "variants": [[label, params or null, fit_with or null,
 [datasets it runs on] (optional)], ...]}``; a label of a benchmark method with null params runs that
@@ -24,6 +30,7 @@ written for the current code (the variants pin the settings that were the defaul
 only the accuracy and the gate's and guard's decisions, so those records have no F1 or timings.
 """
 
+import collections
 import json
 import sys
 import time
@@ -31,7 +38,6 @@ import time
 from joblib import Parallel, delayed
 
 from zeromatch_sk.benchmark import Method, default_methods, load_dataset, run_one, validation_view
-
 
 VIEWS = {"gaussian": ("GaussianNoise", None), "scarf": ("Scarf", "batch"), "scarfbalanced": ("Scarf", "balanced"),
          "scarfclass": ("Scarf", "class")}  # fmt: skip
@@ -67,7 +73,8 @@ def job(name, seed, label, params, fit_with, cache):
 
 
 def main(spec_path, name, out_path, cache=None):
-    spec = json.load(open(spec_path))[name]
+    with open(spec_path) as f:
+        spec = json.load(f)[name]
     tasks = [
         (d, s, label, params, fit_with, cache)
         for d in spec["datasets"]
@@ -77,7 +84,8 @@ def main(spec_path, name, out_path, cache=None):
     ]
     t0 = time.time()
     runs = Parallel(n_jobs=2)(delayed(job)(*t) for t in tasks)
-    json.dump(runs, open(out_path, "w"), indent=1)
+    with open(out_path, "w") as f:
+        json.dump(runs, f, indent=1)
     import pandas as pd
 
     table = pd.DataFrame(runs).pivot_table(index="method", columns="dataset", values="accuracy", aggfunc="mean")
@@ -85,5 +93,28 @@ def main(spec_path, name, out_path, cache=None):
     print(f"{len(runs)} runs, {time.time() - t0:.0f} s")
 
 
+def compare(results_path, first, second):
+    """Per dataset, the per-draw differences in points of variant ``first`` minus ``second`` (each ``EXPERIMENT:LABEL``),
+    over the seeds both ran, and their mean."""
+    with open(results_path) as f:
+        runs = json.load(f)
+    acc = collections.defaultdict(dict)
+    for run in runs:
+        acc[(f"{run.get('experiment')}:{run['method']}", run["dataset"])][run["seed"]] = run["accuracy"]
+    print(f"{first} minus {second}, points per draw (seed order)")
+    for dataset in sorted({d for key, d in acc if key == first}):
+        a, b = acc[(first, dataset)], acc.get((second, dataset), {})
+        seeds = sorted(set(a) & set(b))
+        if not seeds:
+            continue
+        diff = [100 * (a[s] - b[s]) for s in seeds]
+        changed = sum(abs(d) > 1e-9 for d in diff)
+        print(f"{dataset}: mean {sum(diff) / len(diff):+.2f}; {changed} of {len(seeds)} draws differ; "
+              + " ".join(f"{d:+.1f}" for d in diff))  # fmt: skip
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    if sys.argv[1] == "compare":
+        compare(*sys.argv[2:5])
+    else:
+        main(*sys.argv[1:5])

@@ -643,6 +643,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             self.teacher_accuracy_calibrated_ = stats.teacher_calibrated
             keep = _robust.teacher_gate(stats, rule=self.teacher_gate, z=self.gate_z)
             rule = self.teacher_gate
+            # The level the calibrated teacher falls below, if any: guessing, or chance-or-majority.
+            below = (
+                "chance"
+                if stats.teacher_calibrated < stats.chance
+                else "majority" if stats.teacher_calibrated < stats.reference else None
+            )
             if not keep and self.max_epochs == 0:
                 # Without stage 2 there is nothing to train once the teacher is gone: keep it, say so.
                 action = "It is still used: with max_epochs=0 the student learns from the teacher alone."
@@ -652,12 +658,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                     f"It was switched off (teacher_gate={rule!r}) and ZeroMatch trained as AdaMatch; set "
                     "teacher_gate='never' to keep it, or try a better provider or prompts."
                 )
-            elif stats.teacher_calibrated < stats.chance:
+            elif below == "chance":
                 action = (
                     f"It is still used (teacher_gate={rule!r}). Set teacher_gate='chance' to switch it off, and "
                     "check that the provider's classes are in the order of classes_."
                 )
-            elif stats.teacher_calibrated < stats.reference:
+            elif below == "majority":
                 action = (
                     f"It is still used (teacher_gate={rule!r}): teachers below the majority rate but above "
                     "guessing still helped ZeroMatch on the benchmark. Set teacher_gate='majority' to switch "
@@ -666,11 +672,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             else:
                 action = None
             if action is not None:
-                # Say which level the teacher missed: the closed gate's, guessing, or chance-or-majority.
-                if not keep and rule in ("labels", "chance"):
-                    versus = rule
-                else:
-                    versus = "chance" if stats.teacher_calibrated < stats.chance else "majority"
+                # A closed gate names its own level (with gate_z > 0 the teacher may be above it); else the one missed.
+                versus = rule if not keep and rule in ("labels", "chance") else below or "majority"
                 warnings.warn(_teacher_warning(stats, versus, action), UserWarning, stacklevel=3)
 
         # The class shares the teacher, calibrated on the labels, predicts for the unlabeled rows: a second
