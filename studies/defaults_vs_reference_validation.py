@@ -36,7 +36,9 @@ VARIANTS = {
 def job(name, seed, variant, val, cache):
     import torch
 
-    from zeromatch_sk import REFERENCE_PARAMS, ZeroMatchClassifier
+    from _grouped import REFERENCE_PARAMS, grouped
+
+    from zeromatch_sk import ZeroMatchClassifier
     from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels, validation_view
 
     torch.set_num_threads(1)
@@ -48,6 +50,7 @@ def job(name, seed, variant, val, cache):
     if params.get("class_prior") == "uniform":
         params["class_prior"] = np.full(ds.n_classes, 1 / ds.n_classes)
     _lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
+    params = grouped(params)
     pool = ds.pool_idx
     est = ZeroMatchClassifier(random_state=seed, **params).fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
     pred, y_eval = est.predict(ds.X[ds.eval_idx]), ds.y[ds.eval_idx]

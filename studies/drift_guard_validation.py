@@ -51,7 +51,9 @@ def _fit(name, seed, cache, **params):
     torch.set_num_threads(1)
     ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
     _lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
-    est = ZeroMatchClassifier(random_state=seed, **params)
+    from _grouped import grouped
+
+    est = ZeroMatchClassifier(random_state=seed, **grouped(params))
     est.fit(ds.X[ds.pool_idx], y, pseudo_labels=ds.teacher_proba[ds.pool_idx])
     return ds, est
 

@@ -19,7 +19,7 @@ CASES = (("ag_news-business-1:4-random", 1), ("ag_news-business-1:4-balanced", 1
 def main():
     import torch
 
-    from zeromatch_sk import ZeroMatchClassifier
+    from zeromatch_sk import Defences, ZeroMatchClassifier
     from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
     parser = argparse.ArgumentParser()
@@ -34,7 +34,7 @@ def main():
         lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
         y_eval = ds.y[ds.eval_idx]
         for guard in [None] + ([args.guard] if args.guard else []):
-            est = ZeroMatchClassifier(random_state=seed, max_prior_drift=guard)
+            est = ZeroMatchClassifier(random_state=seed, defences=Defences(max_prior_drift=guard))
             est.fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
             shares = est.predict_proba(ds.X[pool][y == -1]).mean(axis=0)
             tp = None if est.teacher_prior_ is None else est.teacher_prior_.round(3).tolist()

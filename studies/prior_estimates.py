@@ -16,7 +16,9 @@ import warnings
 import numpy as np
 from sklearn.datasets import make_blobs
 
-from zeromatch_sk import REFERENCE_PARAMS, ZeroMatchClassifier
+from _grouped import REFERENCE_PARAMS
+
+from zeromatch_sk import ZeroMatchClassifier
 from zeromatch_sk import _robust as R
 from zeromatch_sk.benchmark._datasets import DATASETS, ROBUST_DATASETS, load_dataset
 from zeromatch_sk.benchmark._methods import labeled_positions

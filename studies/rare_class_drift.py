@@ -14,6 +14,7 @@ import sys
 import warnings
 
 import numpy as np
+from _grouped import grouped
 
 from zeromatch_sk import ZeroMatchClassifier
 from zeromatch_sk.augment import GaussianNoise
@@ -27,7 +28,7 @@ def main(cache=None):
     pool, y_pool = ds.pool_idx, ds.y[ds.pool_idx]
     prior = np.bincount(y_pool) / len(y_pool)
     y_eval = ds.y[ds.eval_idx]
-    base = dict(strong_augment=GaussianNoise(0.1), teacher_gate="never", min_class_labels=0)
+    base = dict(strong_augment=GaussianNoise(0.1), teacher_gate="never", min_class_labels=0)  # flat: grouped() below
     settings = [
         ("consistency loss on", {}),
         ("consistency loss off (lambda_u=0)", {"lambda_u": 0.0}),
@@ -39,7 +40,7 @@ def main(cache=None):
         y[lab] = y_pool[lab]
         print(f"seed {seed}: labels per class {np.bincount(y_pool[lab]).tolist()}, true Business share {prior[1]:.3f}")
         for name, extra in settings:
-            clf = ZeroMatchClassifier(random_state=seed, **base, **extra)
+            clf = ZeroMatchClassifier(random_state=seed, **grouped({**base, **extra}))
             clf.fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
             pred = clf.predict(ds.X[ds.eval_idx])
             mask = [r["mask_ratio"] for r in clf.history_ if r["stage"] == 2][-1]

@@ -216,7 +216,7 @@ def fit_job(job):
 
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
-    from zeromatch_sk import ZeroMatchClassifier
+    from zeromatch_sk import Defences, ZeroMatchClassifier
     from zeromatch_sk._robust import logit_adjust
 
     case, seed, variant = job["case"], job["seed"], job["variant"]
@@ -232,7 +232,7 @@ def fit_job(job):
     else:
         teacher = {"raw": P, "cal": prep["P_cal_shift"], None: None}[job["teacher"]]
         da = prep["prior_hat"] if job["da"] == "prior" else "labeled"
-        clf = ZeroMatchClassifier(da_target=da, **kw).fit(X, y_in, pseudo_labels=teacher)
+        clf = ZeroMatchClassifier(defences=Defences(alignment_target=da), **kw).fit(X, y_in, pseudo_labels=teacher)
     proba = clf.predict_proba(X[ev])
     out = {"plain": float((proba.argmax(1) == y[ev]).mean())}
     if variant != "mlp":

@@ -31,18 +31,18 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
-from zeromatch_sk import ZeroMatchClassifier
-from zeromatch_sk._classifier import SKEWED_PRIOR_ENTROPY
+from zeromatch_sk import Defences, ZeroMatchClassifier
 from zeromatch_sk._robust import normalized_entropy
 from zeromatch_sk.benchmark import Method, load_dataset, run_one, validation_view
 from zeromatch_sk.benchmark._methods import labeled_positions
+from zeromatch_sk.defences import SKEWED_PRIOR_ENTROPY
 
 RANDOM_CASES = ["ag_news-business-1:4-random", "ag_news-business-1:9-random", "ag_news-sports-1:9-biased-random",
                 "trec-longtail-random"]  # fmt: skip
 BALANCED_CLASSES = ["ag_news", "digits-biased-teacher", "digits-random-teacher"]
 TRAINED_CASES = ["ag_news-business-1:4-random", "trec-longtail-random"]
-MIN_CLASS_LABELS = ZeroMatchClassifier().min_class_labels
-LABELS_ONLY = {"strong_augment": "scarf", "min_class_labels": 0}
+MIN_CLASS_LABELS = Defences().min_class_labels
+LABELS_ONLY = {"strong_augment": "scarf", "defences": Defences(min_class_labels=0)}
 
 
 def readings(name, seeds, cache, uniform=False):

@@ -68,7 +68,7 @@ def job(name, seed, label, params, fit_with, cache):
     if label in base and params is None:
         method = base[label]
     else:
-        method = Method(label, fit_with or "semi+teacher", params=parse(params))
+        method = Method(label, fit_with or "semi+teacher", params=grouped(parse(params)))
     return run_one(ds, ds.budgets[0], seed, method)
 
 

@@ -24,6 +24,7 @@ from zeromatch_sk.benchmark import (
     synthetic_teacher,
     validation_view,
 )
+from zeromatch_sk import Defences
 from zeromatch_sk.benchmark._methods import labeled_positions
 
 TINY = {"kd_epochs": 1, "max_epochs": 1, "steps_per_epoch": 3, "hidden_layer_sizes": (16,)}
@@ -262,8 +263,16 @@ def test_robustness_methods_ablate_each_defence_once():
     assert {"ZeroMatch", "ZeroMatch (reference)", "logistic regression", "supervised student", "teacher alone"} <= set(
         methods
     )
-    ablated = {key for m in methods.values() if m.name.startswith("ZeroMatch, ") for key in (m.params or {})}
-    assert {"teacher_calibration", "prior_correction", "teacher_gate", "min_class_labels", "max_prior_drift"} <= ablated
+    ablated = [
+        m.params["defences"].get_params()
+        for m in methods.values()
+        if isinstance((m.params or {}).get("defences"), Defences)
+    ]
+    defaults = Defences().get_params()
+    changed = [{k for k, v in p.items() if v != defaults[k]} for p in ablated]
+    assert all(len(c) >= 1 for c in changed)
+    assert {"calibration", "prior_correction", "gate", "min_class_labels", "max_prior_drift"} <= set().union(*changed)
+    assert methods["ZeroMatch, SCARF always"].params == {"strong_augment": "scarf"}
 
 
 def test_cli_parses_and_rejects_unknown_dataset(capsys):

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from zeromatch_sk import ZeroMatchClassifier
+from zeromatch_sk import Defences, ZeroMatchClassifier
 from zeromatch_sk._training import holdout_size
 from zeromatch_sk.providers import TeacherError
 
@@ -457,11 +457,11 @@ def test_nothing_to_train(data):
         ZeroMatchClassifier(**{**FAST, "max_epochs": 0}).fit(X, y)
 
 
-def test_da_target_prior_fixes_the_alignment_target(data):
+def test_alignment_target_prior_fixes_the_alignment_target(data):
     X, y, _, teacher = data
-    clf = fitted(X, y, pseudo_labels=teacher, params=dict(da_target=[0.7, 0.1, 0.1, 0.1]))
+    clf = fitted(X, y, pseudo_labels=teacher, params=dict(defences=Defences(alignment_target=[0.7, 0.1, 0.1, 0.1])))
     np.testing.assert_allclose(clf.net_.p_target_.numpy(), [0.7, 0.1, 0.1, 0.1], rtol=1e-6)
     default = fitted(X, y, pseudo_labels=teacher)
     assert not np.allclose(default.net_.p_target_.numpy(), [0.7, 0.1, 0.1, 0.1], atol=0.05)
     with pytest.raises(ValueError, match="one positive entry per class"):
-        fitted(X, y, params=dict(da_target=[0.5, 0.5]))
+        fitted(X, y, params=dict(defences=Defences(alignment_target=[0.5, 0.5])))

@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import LabelSpreading, SelfTrainingClassifier
 from threadpoolctl import threadpool_limits
 
+from zeromatch_sk import Defences
 from zeromatch_sk.model_selection import SemiSupervisedKFold, labeled_scorer
 
 N_LABELED_PER_CLASS = 12
@@ -909,7 +910,7 @@ def test_safe_search_falls_back_from_a_harmful_teacher():
 
     X, y, y_true = _safe_data()
     wrong = np.eye(2)[1 - y_true]  # always wrong, kept, and distilled into the main head at full weight
-    harmed = _small_zeromatch(teacher_gate="never", aux_head=False, kd_schedule="constant")
+    harmed = _small_zeromatch(defences=Defences(gate="never"), aux_head=False, kd_schedule="constant")
     search = safe_search(harmed, n_splits=2).fit(X, y, pseudo_labels=wrong)
     scores = search.cv_results_["mean_test_score"]
     assert scores[2] > scores[0]  # the supervised-only fit beats ZeroMatch on the held-out labels

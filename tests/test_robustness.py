@@ -12,7 +12,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 
-from zeromatch_sk import REFERENCE_PARAMS, ZeroMatchClassifier
+from zeromatch_sk import REFERENCE, Defences, ZeroMatchClassifier
+from zeromatch_sk.defences import DefenceDecision
 
 FAST = dict(hidden_layer_sizes=(32,), kd_epochs=2, max_epochs=3, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
 
@@ -36,10 +37,21 @@ def imbalanced():
     return X, y, y_true, _soft(teacher, 2, confidence=0.9)
 
 
+DEFENCE_KNOBS = set(Defences().get_params())
+
+
+def _estimator(**params):
+    """``ZeroMatchClassifier(**FAST, **params)``, where defence settings given flat become one ``Defences``."""
+    knobs = {k: params.pop(k) for k in list(params) if k in DEFENCE_KNOBS}
+    if knobs:
+        params["defences"] = Defences(**knobs)
+    return ZeroMatchClassifier(**{**FAST, **params})
+
+
 def _fit(X, y, P, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ZeroMatchClassifier(**{**FAST, **params}).fit(X, y, pseudo_labels=P)
+        return _estimator(**params).fit(X, y, pseudo_labels=P)
 
 
 def test_balanced_labels_are_detected_and_the_prior_estimated(imbalanced):
@@ -59,7 +71,7 @@ def test_balanced_labels_are_detected_and_the_prior_estimated(imbalanced):
 
 def test_reference_params_train_on_the_raw_teacher_and_label_prior(imbalanced):
     X, y, _y_true, P = imbalanced
-    clf = _fit(X, y, P, **REFERENCE_PARAMS)
+    clf = _fit(X, y, P, **REFERENCE)
     assert clf.label_sampling_ == "random" and clf.teacher_calibration_ == "none"
     np.testing.assert_allclose(clf.teacher_proba_, P)
     np.testing.assert_allclose(clf.class_prior_, clf.labeled_prior_)
@@ -71,7 +83,7 @@ def test_prior_correction_beats_the_reference_on_imbalanced_blobs(imbalanced):
     params = dict(hidden_layer_sizes=(32,), kd_epochs=5, max_epochs=10, steps_per_epoch=20)
     unl = y == -1
     defended = _fit(X, y, P, **params)
-    reference = _fit(X, y, P, **params, **REFERENCE_PARAMS)
+    reference = _fit(X, y, P, **params, **REFERENCE)
     known_prior = _fit(X, y, P, **params, class_prior=[0.9, 0.1])
     # Balanced labels tilt the reference towards the 10 % class (about 40 % of its predictions on this
     # data); the defaults, and a given prior even more reliably, undo that.
@@ -107,14 +119,14 @@ def test_useless_teacher_is_gated_with_a_warning():
     for c in (0, 1):
         y[np.flatnonzero(y_true == c)[:10]] = c
     wrong = _soft(1 - y_true, 2, confidence=0.9)  # always wrong
-    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It was switched off \(teacher_gate='chance'\)"):
+    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It was switched off \(defences gate='chance'\)"):
         clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=wrong)
     assert clf.teacher_gated_ and clf.teacher_proba_ is None
     assert clf.teacher_gate_stats_["teacher"] == 0.0
     assert clf.score(X, y_true) > 0.9  # AdaMatch on the labels alone separates the blobs
 
-    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It is still used \(teacher_gate='never'\)"):
-        kept = ZeroMatchClassifier(**{**FAST, "teacher_gate": "never"}).fit(X, y, pseudo_labels=wrong)
+    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It is still used \(defences gate='never'\)"):
+        kept = _estimator(gate="never").fit(X, y, pseudo_labels=wrong)
     assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
 
     with pytest.warns(UserWarning, match="max_epochs=0"):
@@ -137,22 +149,22 @@ def test_teacher_below_the_majority_rate_is_kept_with_a_warning_unless_gate_is_m
     P[majority_rows[4:]] = [0.9, 0.1]
     P[y == 1] = [0.45, 0.55]  # right, but hesitant, on the two minority labels
 
-    with pytest.warns(UserWarning, match=r"majority class \(90%\)\. It is still used \(teacher_gate='chance'\)"):
+    with pytest.warns(UserWarning, match=r"majority class \(90%\)\. It is still used \(defences gate='chance'\)"):
         kept = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=P)
     stats = kept.teacher_gate_stats_
     assert stats["chance"] == 0.5 and stats["reference"] == 0.9
     assert 0.5 <= stats["teacher_calibrated"] < 0.9
     assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
 
-    with pytest.warns(UserWarning, match=r"switched off \(teacher_gate='majority'\)"):
-        dropped = ZeroMatchClassifier(**FAST, teacher_gate="majority").fit(X, y, pseudo_labels=P)
+    with pytest.warns(UserWarning, match=r"switched off \(defences gate='majority'\)"):
+        dropped = _estimator(gate="majority").fit(X, y, pseudo_labels=P)
     assert dropped.teacher_gated_ and dropped.teacher_proba_ is None
 
 
 def test_posthoc_correction_shifts_probabilities(imbalanced):
     X, y, _y_true, P = imbalanced
     none = _fit(X, y, P, prior_correction="none")
-    post = clone(none).set_params(prior_correction="posthoc")
+    post = clone(none).set_params(defences__prior_correction="posthoc")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         post.fit(X, y, pseudo_labels=P)
@@ -168,8 +180,8 @@ def test_given_class_prior_is_used_and_checked(imbalanced):
     np.testing.assert_allclose(clf.class_prior_, [0.9, 0.1])
     with pytest.raises(ValueError, match=r"class_prior must be a class prior with one positive entry per class"):
         _fit(X, y, P, class_prior=[1.0, 0.0])
-    with pytest.raises(ValueError, match="da_target must be"):
-        _fit(X, y, P, da_target=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"Defences\(alignment_target=\.\.\.\) must be"):
+        _fit(X, y, P, alignment_target=[1.0, 2.0, 3.0])
 
 
 def test_uniform_class_prior_is_the_uniform_array(imbalanced):
@@ -200,12 +212,14 @@ def test_calibration_reg_auto_picks_the_penalty_from_the_labels(imbalanced):
 
 def test_defence_parameters_are_validated(imbalanced):
     X, y, _y_true, P = imbalanced
-    for name, bad in [("label_sampling", "stratified"), ("teacher_gate", "sometimes"),
-                      ("prior_correction", "both"), ("teacher_calibration", "platt"),
+    for name, bad in [("label_sampling", "stratified"), ("gate", "sometimes"),
+                      ("prior_correction", "both"), ("calibration", "platt"),
                       ("calibration_reg", "loo"), ("calibration_reg", 0.0), ("max_prior_drift", 0.0),
-                      ("max_prior_drift", 1.5)]:  # fmt: skip
-        with pytest.raises(ValueError, match=name):
-            ZeroMatchClassifier(**{name: bad}).fit(X, y, pseudo_labels=P)
+                      ("max_prior_drift", 1.5), ("min_class_labels", -1), ("alignment_target", "prior")]:  # fmt: skip
+        with pytest.raises(ValueError, match=rf"'{name}' parameter of Defences"):
+            ZeroMatchClassifier(defences=Defences(**{name: bad})).fit(X, y, pseudo_labels=P)
+    with pytest.raises(ValueError, match="'defences' parameter of ZeroMatchClassifier"):
+        ZeroMatchClassifier(defences="none").fit(X, y, pseudo_labels=P)
 
 
 def test_rare_class_with_random_labels_switches_the_consistency_loss_off():
@@ -221,7 +235,7 @@ def test_rare_class_with_random_labels_switches_the_consistency_loss_off():
     assert clf.label_sampling_ == "random" and clf.lambda_u_ == 0.0
     assert np.isnan(clf.history_[-1, "loss_unsup"])  # the loss really did not run
     # The threshold is a parameter: at 3 the class has enough labels, and the published method never switches.
-    for kept in ({"min_class_labels": 3}, REFERENCE_PARAMS):
+    for kept in ({"min_class_labels": 3}, REFERENCE):
         clf = _fit(X, y, P, **kept)
         assert clf.lambda_u_ == 1.0 and np.isfinite(clf.history_[-1, "loss_unsup"])
     # Class-balanced labels, however few, keep the loss: the guard is about rare classes drawn at random.
@@ -294,7 +308,7 @@ def test_drift_guard_reruns_stage_two_without_the_consistency_loss():
     P = _soft(y_true, 2, confidence=0.8)
     # A guard nothing can pass: the stage 2 with the consistency loss is measured, then replaced.
     with pytest.warns(UserWarning, match="max_prior_drift"):
-        guarded = ZeroMatchClassifier(**{**FAST, "max_prior_drift": 1e-9}).fit(X, y, pseudo_labels=P)
+        guarded = _estimator(max_prior_drift=1e-9).fit(X, y, pseudo_labels=P)
     assert guarded.drift_fallback_ and guarded.lambda_u_ == 0.0
     assert 0.0 < guarded.prior_drift_ <= 1.0
     stage2 = [row for row in guarded.history_ if row["stage"] == 2]

@@ -6,8 +6,9 @@ foundation model reached only through inference. :class:`ZeroMatchClassifier`
 is a scikit-learn classifier; ``y == -1`` marks unlabeled rows.
 """
 
-from ._classifier import REFERENCE_PARAMS, ZeroMatchClassifier
+from ._classifier import REFERENCE, ZeroMatchClassifier
+from .defences import Defences
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["REFERENCE_PARAMS", "ZeroMatchClassifier", "__version__"]
+__all__ = ["REFERENCE", "Defences", "ZeroMatchClassifier", "__version__"]

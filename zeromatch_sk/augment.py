@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 
-__all__ = ["GaussianNoise", "Identity", "Scarf", "resolve_augmentation"]
+__all__ = ["GaussianNoise", "Identity", "Scarf", "choose_strong_view", "resolve_augmentation"]
 
 #: Where :class:`Scarf` may draw its donor rows; all but ``'batch'`` need the rows' pseudo-labels.
 SCARF_DONORS = ("batch", "balanced", "class")
@@ -228,6 +228,28 @@ class Scarf(_FeatureSpaceView):
 
 
 _NAMED = {"identity": Identity, "none": Identity, "gaussian": GaussianNoise, "scarf": Scarf}
+
+
+def choose_strong_view(spec, *, skewed: bool):
+    """The strong view ``strong_augment=spec`` stands for: ``spec`` itself unless it is ``'auto'``.
+
+    ``'auto'`` is :class:`Scarf` unless the classes are skewed (the defences' signal,
+    :attr:`~zeromatch_sk.defences.DefenceDecision.skewed`), and then ``GaussianNoise(scale=0.1)``:
+    swapping features between rows of very unequal classes moves the decision boundary towards the
+    majority class.
+
+    Examples
+    --------
+    >>> choose_strong_view("auto", skewed=True)
+    GaussianNoise(scale=0.1)
+    >>> choose_strong_view("auto", skewed=False)
+    Scarf()
+    >>> choose_strong_view("gaussian", skewed=True)
+    'gaussian'
+    """
+    if isinstance(spec, str) and spec == "auto":
+        return GaussianNoise(scale=0.1) if skewed else Scarf()
+    return spec
 
 
 def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):

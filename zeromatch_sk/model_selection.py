@@ -731,13 +731,13 @@ def safe_search(estimator, *, n_splits=5, stratify=True, scoring="accuracy", ran
     --------
     >>> import numpy as np
     >>> from sklearn.datasets import make_blobs
-    >>> from zeromatch_sk import ZeroMatchClassifier
+    >>> from zeromatch_sk import Defences, ZeroMatchClassifier
     >>> from zeromatch_sk.model_selection import safe_search
     >>> X, y_true = make_blobs(n_samples=300, centers=[[0, 0], [3, 3]], random_state=0)
     >>> y = np.full(300, -1)
     >>> y[:20] = y_true[:20]
     >>> teacher = np.eye(2)[1 - y_true]          # a teacher that is always wrong
-    >>> est = ZeroMatchClassifier(teacher_gate="never", hidden_layer_sizes=(16,), kd_epochs=2,
+    >>> est = ZeroMatchClassifier(defences=Defences(gate="never"), hidden_layer_sizes=(16,), kd_epochs=2,
     ...                           max_epochs=2, steps_per_epoch=5, random_state=0)
     >>> search = safe_search(est, n_splits=2).fit(X, y, pseudo_labels=teacher)
     >>> search.best_params_                      # the supervised-only fit won

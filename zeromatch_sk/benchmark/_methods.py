@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from .._classifier import REFERENCE_PARAMS
+from .._classifier import REFERENCE
+from ..defences import Defences
 from ._datasets import BenchmarkDataset, balanced_label_draw, random_label_draw
 
 __all__ = [
@@ -100,7 +101,9 @@ class Method:
             "name": self.name,
             "fit_with": self.fit_with,
             "estimator": kind,
-            "params": dict(self.params or {}),
+            # Grouped settings (Defences) are written as their repr, which is JSON-safe and reads as code.
+            "params": {k: v if isinstance(v, (str, int, float, bool, list, type(None))) else repr(v)
+                       for k, v in (self.params or {}).items()},
             "description": self.description,
         }
 
@@ -176,8 +179,8 @@ def default_methods() -> list[Method]:
             description="ZeroMatchClassifier with the library defaults", cost=1.2,
         ),
         Method(
-            "ZeroMatch (reference)", "semi+teacher", params=dict(REFERENCE_PARAMS),
-            description="the published method: every robustness defence off (REFERENCE_PARAMS)", cost=1.2,
+            "ZeroMatch (reference)", "semi+teacher", params=dict(REFERENCE),
+            description="the published method: every robustness defence off and the reference views (REFERENCE)", cost=1.2,
         ),
         Method(
             "ZeroMatch, no aux head", "semi+teacher", params={"aux_head": False},
@@ -199,16 +202,16 @@ def robustness_methods() -> list[Method]:
     """
     main = [m for m in default_methods() if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha")]
     defences = [
-        ("ZeroMatch, no calibration", {"teacher_calibration": "none"},
-         "defaults but teacher_calibration='none' (which also turns off the prior estimate from the teacher)"),
-        ("ZeroMatch, no prior correction", {"prior_correction": "none", "da_target": "labeled"},
-         "defaults but prior_correction='none', da_target='labeled'"),
+        ("ZeroMatch, no calibration", {"calibration": "none"},
+         "defaults but Defences(calibration='none') (which also turns off the prior estimate from the teacher)"),
+        ("ZeroMatch, no prior correction", {"prior_correction": "none", "alignment_target": "labeled"},
+         "defaults but Defences(prior_correction='none', alignment_target='labeled')"),
         ("ZeroMatch, post-hoc correction", {"prior_correction": "posthoc"},
          "defaults but the prior correction applied to predict_proba instead of the loss"),
-        ("ZeroMatch, no gate", {"teacher_gate": "never"}, "defaults but teacher_gate='never'"),
-        ("ZeroMatch, majority gate", {"teacher_gate": "majority"},
-         "defaults but teacher_gate='majority': the teacher is also dropped below the labels' majority rate"),
-        ("ZeroMatch, SCARF always", {"strong_augment": "scarf"},
+        ("ZeroMatch, no gate", {"gate": "never"}, "defaults but Defences(gate='never')"),
+        ("ZeroMatch, majority gate", {"gate": "majority"},
+         "defaults but Defences(gate='majority'): the teacher is also dropped below the labels' majority rate"),
+        ("ZeroMatch, SCARF always", None,
          "defaults but the strong view is SCARF whatever the class prior (no switch to Gaussian noise)"),
         ("ZeroMatch, no rare-class guard", {"min_class_labels": 0},
          "defaults but the consistency loss is kept when a rare class drawn at random has under 10 labels"),
@@ -216,7 +219,10 @@ def robustness_methods() -> list[Method]:
          ("defaults plus the opt-in drift guard: stage 2 rerun without the consistency loss when the student's "
           "class shares end more than 0.15 (total variation) from class_prior_")),
     ]  # fmt: skip
-    return main + [Method(name, "semi+teacher", params=p, description=d, cost=1.2) for name, p, d in defences]
+    def params(knobs):
+        return {"strong_augment": "scarf"} if knobs is None else {"defences": Defences(**knobs)}
+
+    return main + [Method(name, "semi+teacher", params=params(p), description=d, cost=1.2) for name, p, d in defences]
 
 
 #: The methods of ``--quick``.
