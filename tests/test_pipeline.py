@@ -97,7 +97,7 @@ class Recording(ZeroMatchClassifier):
 
 
 def test_provider_sees_raw_dataframe_and_classifier_gets_its_answer(routing_mode):
-    X, y, y_true = _frame()
+    X, y, _ = _frame()
     received = []
 
     def rule(X_in, classes):
@@ -156,7 +156,10 @@ def test_text_teacher_sees_texts_and_classifier_sees_features():
         return np.where(sport[:, None], [0.9, 0.1], [0.1, 0.9])
 
     model = make_pipeline(
-        TfidfVectorizer(), TruncatedSVD(5, random_state=0), ZeroMatchClassifier(**TINY), provider=keyword_teacher
+        TfidfVectorizer(),
+        TruncatedSVD(5, random_state=0),
+        ZeroMatchClassifier(**TINY),
+        provider=keyword_teacher,
     ).fit(texts, y)
     assert model.predict(texts).shape == (80,)
     assert model.n_teacher_calls_ == 80
@@ -266,7 +269,9 @@ def test_grid_over_provider_params():
     X, y, _ = _frame()
     model = make_pipeline(StandardScaler(), ZeroMatchClassifier(**TINY), provider=TempRule())
     assert "provider__sharpness" in model.get_params()
-    grid = GridSearchCV(model, {"provider__sharpness": [0.6, 0.9]}, cv=SemiSupervisedKFold(2), scoring=labeled_scorer())
+    grid = GridSearchCV(
+        model, {"provider__sharpness": [0.6, 0.9]}, cv=SemiSupervisedKFold(2), scoring=labeled_scorer()
+    )
     grid.fit(X, y)
     assert grid.best_estimator_.provider.sharpness in (0.6, 0.9)
 
@@ -280,7 +285,9 @@ def test_clone_and_pickle():
     model.fit(X, y)
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(restored.predict_proba(X), model.predict_proba(X))
-    refit = pickle.loads(pickle.dumps(make_pipeline(StandardScaler(), ZeroMatchClassifier(**TINY), provider=size_rule)))
+    refit = pickle.loads(
+        pickle.dumps(make_pipeline(StandardScaler(), ZeroMatchClassifier(**TINY), provider=size_rule))
+    )
     assert refit.fit(X, y).provider is size_rule
 
 
@@ -304,7 +311,9 @@ def test_last_step_must_be_zeromatch():
 
 def test_classifier_with_its_own_provider_is_refused():
     X, y, _ = _frame()
-    model = make_pipeline(StandardScaler(), ZeroMatchClassifier(provider=size_rule, **TINY), provider=size_rule)
+    model = make_pipeline(
+        StandardScaler(), ZeroMatchClassifier(provider=size_rule, **TINY), provider=size_rule
+    )
     with pytest.raises(ValueError, match="Both the pipeline and its ZeroMatchClassifier .* keep one"):
         model.fit(X, y)
 
@@ -352,7 +361,31 @@ def test_routing_needs_set_fit_request_and_the_plain_name():
                 X, y, zeromatchclassifier__pseudo_labels=P
             )
         Recording.seen.clear()
-        pipe = Pipeline([("scale", StandardScaler()), ("zm", Recording(**TINY).set_fit_request(pseudo_labels=True))])
+        pipe = Pipeline(
+            [("scale", StandardScaler()), ("zm", Recording(**TINY).set_fit_request(pseudo_labels=True))]
+        )
         pipe.fit(X, y, pseudo_labels=P)
         np.testing.assert_allclose(Recording.seen[-1][1], P)
     assert not sklearn.get_config()["enable_metadata_routing"]
+
+
+def test_provider_without_a_safe_key_is_asked_every_time():
+    import threading
+
+    X, y, _ = _frame()
+
+    class Locked:
+        """State that cannot be hashed (a lock): no cache key, so no caching."""
+
+        def __init__(self):
+            self.lock = threading.Lock()
+
+        def __deepcopy__(self, memo):
+            return self
+
+        def predict_proba(self, X_in, classes):
+            return size_rule(X_in, classes)
+
+    model = make_pipeline(StandardScaler(), ZeroMatchClassifier(**TINY), provider=Locked())
+    assert model.fit(X, y).n_teacher_calls_ == N
+    assert model.fit(X, y).n_teacher_calls_ == N

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 import types
 from collections.abc import Hashable
 from typing import Any
@@ -35,6 +36,8 @@ from .providers._base import teacher_predict_proba
 __all__ = ["cached_teacher_proba", "clear_teacher_cache"]
 
 _TEACHER_CACHE = _RowCache()
+#: What joblib.hash raises on state it cannot pickle (locks, lambdas, open files).
+_UNHASHABLE = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
 
 
 def clear_teacher_cache() -> None:
@@ -55,7 +58,7 @@ def provider_key(provider: Any) -> Hashable | None:
         else:
             state = provider
         return ("state", type(provider).__module__, type(provider).__qualname__, joblib.hash(state))
-    except Exception:  # unpicklable state: no safe key
+    except _UNHASHABLE:  # no safe key: ask every time
         return None
 
 
@@ -97,7 +100,7 @@ def row_digests(X: Any) -> tuple[Hashable, list[str]] | None:
     if isinstance(X, (list, tuple)):
         try:
             return ("items",), [_item_digest(item) for item in X]
-        except Exception:
+        except _UNHASHABLE:
             return None
     return None
 

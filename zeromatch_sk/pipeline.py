@@ -84,14 +84,14 @@ class TeacherPipeline(_skpipeline.Pipeline):
     >>> from zeromatch_sk import ZeroMatchClassifier
     >>> from zeromatch_sk.pipeline import make_pipeline
     >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"size": rng.normal(100, 30, 200), "noise": rng.normal(size=200)})
-    >>> y_true = (X["size"] > 100).to_numpy().astype(int)
+    >>> y_true = rng.integers(0, 2, 200)
+    >>> X = pd.DataFrame({"size": rng.normal(60 + 80 * y_true, 15), "noise": rng.normal(size=200)})
     >>> y = np.full(200, -1)
-    >>> y[:10] = y_true[:10]
+    >>> y[:10] = y_true[:10]                     # 10 labeled rows, 190 unlabeled
     >>> def rule(X, classes):                     # written by column name, on the raw DataFrame
-    ...     big = (X["size"] > 110).to_numpy()
+    ...     big = (X["size"] > 100).to_numpy()
     ...     return np.where(big[:, None], [0.2, 0.8], [0.8, 0.2])
-    >>> clf = ZeroMatchClassifier(hidden_layer_sizes=(16,), kd_epochs=5, max_epochs=5, random_state=0)
+    >>> clf = ZeroMatchClassifier(hidden_layer_sizes=(16,), kd_epochs=5, max_epochs=5, lr=1e-2, random_state=0)
     >>> model = make_pipeline(StandardScaler(), clf, provider=rule).fit(X, y)
     >>> model.teacher_proba_.shape
     (200, 2)
