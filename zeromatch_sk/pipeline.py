@@ -55,8 +55,8 @@ class TeacherPipeline(_skpipeline.Pipeline):
         matrix, columns in the order of ``classes``. Its answer for a row must
         depend only on that row: answers are cached per row content, in memory
         for the life of the process, so a row is asked about once across the
-        folds of a search (:func:`clear_teacher_cache` forgets them). ``None``:
-        a plain pipeline.
+        folds of a search (each worker process of ``n_jobs`` keeps its own;
+        :func:`clear_teacher_cache` forgets them). ``None``: a plain pipeline.
     transform_input : list of str or None, default=None
         As in :class:`~sklearn.pipeline.Pipeline` (needs metadata routing).
     memory : str, joblib.Memory or None, default=None
