@@ -134,6 +134,34 @@ def test_sentence_embedder_inputs(minilm_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("owner", ["embedder", "provider"])
+def test_sentence_model_loads_silently_with_verbose_0(minilm_path, owner, capfd):
+    """verbose=0 is silent: no "Loading weights" bar while the model loads (verbose=1 shows it)."""
+    from transformers.utils import logging as hf_logging
+
+    from zeromatch_sk.providers import SentenceTransformerProvider
+
+    def load_and_use(verbose):
+        clear_caches()  # the model loads once per process: forget it so the next use loads it again
+        if owner == "embedder":
+            SentenceEmbedder(model=minilm_path, verbose=verbose).fit_transform(TEXTS[:1])
+        else:
+            SentenceTransformerProvider(model=minilm_path, verbose=verbose).predict_proba(TEXTS[:1], ["a", "b"])
+        return capfd.readouterr()
+
+    enabled_before = hf_logging.is_progress_bar_enabled()
+    if not enabled_before:
+        pytest.skip("transformers' progress bars are switched off in this environment")
+    capfd.readouterr()
+    loud = load_and_use(verbose=1)
+    assert "Loading weights" in loud.err  # the bar this test is about exists
+    quiet = load_and_use(verbose=0)
+    assert quiet.out == "" and quiet.err == ""
+    assert hf_logging.is_progress_bar_enabled()  # the process-wide switch is restored
+    clear_caches()
+
+
+@pytest.mark.slow
 def test_sentence_embedder_bad_input(minilm_path):
     embedder = SentenceEmbedder(model=minilm_path, verbose=0)
     with pytest.raises(ValueError, match="empty texts at rows \\[0\\]"):

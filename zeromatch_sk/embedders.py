@@ -162,7 +162,7 @@ class SentenceEmbedder(_BaseEmbedder):
         self.verbose = verbose
 
     def _backend(self):
-        return SentenceBackend(self.model, self.device)
+        return SentenceBackend(self.model, self.device, verbose=self.verbose)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

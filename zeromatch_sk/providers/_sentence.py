@@ -14,6 +14,7 @@ from .._models import (
     embed,
     file_fingerprint,
     load_model,
+    quiet_loading,
     resolve_device,
     resolve_sentence_model,
     text_digest,
@@ -74,7 +75,8 @@ class SentenceBackend:
 
     family = "sentence-transformers"
 
-    def __init__(self, model: Any, device: Any = "auto"):
+    def __init__(self, model: Any, device: Any = "auto", verbose: int = 1):
+        self.verbose = verbose  # only for the load: the encoding bars get theirs per call
         self.name = resolve_sentence_model(model)
         self.device = resolve_device(device)
         path = os.path.expanduser(self.name)
@@ -105,7 +107,8 @@ class SentenceBackend:
                 "it with pip install 'zeromatch-sk[text]'."
             ) from exc
         try:
-            st = SentenceTransformer(self.name, device=self.device)
+            with quiet_loading(self.verbose):
+                st = SentenceTransformer(self.name, device=self.device)
         except Exception as exc:
             reason = str(exc).rstrip(".")
             raise OSError(
@@ -247,7 +250,7 @@ class SentenceTransformerProvider(EmbeddingZeroShotProvider):
         self.verbose = verbose
 
     def _backend(self) -> SentenceBackend:
-        return SentenceBackend(self.model, self.device)
+        return SentenceBackend(self.model, self.device, verbose=self.verbose)
 
     def _logit_scale(self, backend) -> float:
         return self._scale_from_temperature()
