@@ -760,6 +760,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2, reset=True)
         _validation.check_float32_range(X)
         _validation.check_hidden_layer_sizes(self.hidden_layer_sizes)
+        _validation.check_callbacks(self.callbacks)
         labeled_y, unlabeled = self._check_y(X, y)
         self.classes_ = self._resolve_classes(labeled_y)
         n_labeled = int((~unlabeled).sum())
@@ -972,8 +973,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             )
         y_pred = self.predict(X)
         check_consistent_length(y_pred, unlabeled)
+        sample_weight = _validation.check_sample_weight(sample_weight, len(unlabeled))
         if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight)[~unlabeled]
+            sample_weight = sample_weight[~unlabeled]
         return float(accuracy_score(labeled_y, y_pred[~unlabeled], sample_weight=sample_weight))
 
     def __sklearn_tags__(self):

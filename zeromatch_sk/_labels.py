@@ -29,7 +29,15 @@ import numpy as np
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets
 
-__all__ = ["UNLABELED", "as_label_array", "check_classes", "check_labels", "same_label", "unlabeled_mask"]
+__all__ = [
+    "UNLABELED",
+    "as_label_array",
+    "check_classes",
+    "check_labels",
+    "missing_mask",
+    "same_label",
+    "unlabeled_mask",
+]
 
 #: The label that marks an unlabeled row.
 UNLABELED = -1
@@ -47,13 +55,16 @@ def as_label_array(y, *, name: str = "y") -> np.ndarray:
     >>> as_label_array(["cat", -1]).tolist()
     ['cat', -1]
     """
-    if isinstance(y, (list, tuple)):
+    if isinstance(y, (list, tuple)) and not any(isinstance(v, (list, tuple, np.ndarray)) for v in y):
         arr = np.empty(len(y), dtype=object)
         arr[:] = list(y)
     else:
         if hasattr(y, "toarray") or hasattr(y, "tocsr"):
             raise TypeError(f"{name} must be a 1-D array-like of labels, not a sparse matrix.")
-        arr = np.asarray(y)
+        try:
+            arr = np.asarray(y)
+        except ValueError as exc:  # nested sequences of different lengths
+            raise ValueError(f"{name} must be 1-D (one label per row, -1 for unlabeled rows): {exc}") from exc
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
     if arr.ndim != 1:
@@ -151,13 +162,17 @@ def _homogeneous(values: np.ndarray, name: str) -> np.ndarray:
     return values
 
 
-def _refuse_missing(arr: np.ndarray, name: str) -> None:
+def missing_mask(arr: np.ndarray) -> np.ndarray:
+    """Rows of a 1-D label array that hold None, NaN or a pandas missing value."""
     if arr.dtype.kind == "f":
-        missing = np.isnan(arr)
-    elif arr.dtype == object:
-        missing = np.fromiter((_is_missing(v) for v in arr), dtype=bool, count=arr.shape[0])
-    else:
-        return
+        return np.isnan(arr)
+    if arr.dtype == object:
+        return np.fromiter((_is_missing(v) for v in arr), dtype=bool, count=arr.shape[0])
+    return np.zeros(arr.shape[0], dtype=bool)
+
+
+def _refuse_missing(arr: np.ndarray, name: str) -> None:
+    missing = missing_mask(arr)
     if missing.any():
         rows = np.flatnonzero(missing)
         raise ValueError(

@@ -18,11 +18,13 @@ from .providers._base import TeacherError
 
 __all__ = [
     "FLOAT32_MAX",
+    "check_callbacks",
     "check_finite_proba",
     "check_float32_range",
     "check_hidden_layer_sizes",
     "check_module_forward",
     "check_not_raw_input",
+    "check_sample_weight",
     "pseudo_labels_array",
 ]
 
@@ -91,8 +93,8 @@ def check_not_raw_input(X, *, name: str = "X") -> None:
     if isinstance(X, (str, bytes)):
         raise ValueError(f"{name} is a single string, not a table of features. {_TEXT_FIX}")  # noqa: TRY004 - as check_array
     shape = getattr(X, "shape", None)
-    if shape is None and not isinstance(X, (list, tuple)):
-        return  # left to scikit-learn's validation
+    if (shape is None and not isinstance(X, (list, tuple))) or hasattr(X, "tocsr"):
+        return  # left to scikit-learn's validation (sparse matrices included)
     kind = getattr(getattr(X, "dtype", None), "kind", "O")
     if shape is not None and len(shape) in (3, 4) and kind in "uifb":
         raise ValueError(f"{name} looks like images (an array of shape {tuple(shape)}). {_IMAGE_FIX}")
@@ -211,3 +213,30 @@ def check_finite_proba(proba: np.ndarray, X_t: torch.Tensor, module: torch.nn.Mo
     raise ValueError(
         f"The student returned NaN or infinite probabilities for {int(bad.sum())} of {len(bad)} rows: {why}"
     )
+
+
+def check_callbacks(callbacks) -> None:
+    """Each entry a skorch callback (instance or class) or a ``(name, callback)`` pair, as skorch takes them."""
+    from skorch.callbacks import Callback
+
+    for i, entry in enumerate(callbacks or ()):
+        cb = entry[1] if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) else entry
+        if not (isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback))):
+            raise TypeError(
+                f"callbacks[{i}] is {type(entry).__name__} {entry!r}, not a skorch callback. Pass instances of "
+                "skorch.callbacks.Callback (e.g. callbacks=[skorch.callbacks.ProgressBar()]) or (name, callback) "
+                "pairs."
+            )
+
+
+def check_sample_weight(sample_weight, n_samples: int):
+    """``sample_weight`` as a 1-D float array of ``n_samples`` finite, non-negative weights, or None."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n_samples,) or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(
+            f"sample_weight must hold one finite, non-negative weight per row of y ({n_samples} rows); got an "
+            f"array of shape {w.shape}."
+        )
+    return w

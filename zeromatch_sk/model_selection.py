@@ -40,7 +40,7 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 from sklearn.utils.multiclass import type_of_target
 
-from ._labels import as_label_array, same_label, unlabeled_mask
+from ._labels import as_label_array, missing_mask, same_label, unlabeled_mask
 
 __all__ = ["SAFE_CANDIDATES", "SemiSupervisedKFold", "labeled_scorer", "safe_search"]
 
@@ -284,6 +284,13 @@ class SemiSupervisedKFold(BaseCrossValidator):
         y = _as_1d_target(y)
         n_samples = y.shape[0]
         unlabeled = _unlabeled_mask(y, self.unlabeled_value)
+        missing = missing_mask(y) & ~unlabeled
+        if missing.any():
+            raise ValueError(
+                f"y has missing labels (None or NaN) in {int(missing.sum())} rows (e.g. row "
+                f"{int(np.flatnonzero(missing)[0])}), but only y == {self.unlabeled_value!r} marks unlabeled "
+                "rows. Write -1 there, or pass unlabeled_value=np.nan (or None) if that is your marker."
+            )
         labeled_idx = np.flatnonzero(~unlabeled)
         n_labeled = labeled_idx.shape[0]
         self._check_enough_labels(n_samples, n_labeled)
