@@ -8,12 +8,13 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
-from . import _robust
+from . import _robust, _validation
+from ._labels import UNLABELED, check_classes, check_labels
 from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
 from ._training import TrainingPlan, ZeroMatchNet
 from .augment import choose_strong_view, resolve_augmentation
@@ -25,20 +26,10 @@ __all__ = ["REFERENCE", "ZeroMatchClassifier"]
 #: The published ZeroMatch, every defence off and the reference views: ``ZeroMatchClassifier(**REFERENCE)``.
 REFERENCE = {"defences": "off", "weak_augment": "gaussian", "strong_augment": "scarf"}
 
-UNLABELED = -1
 #: Each stage-2 epoch has at least this many optimizer steps, so small data still trains.
 MIN_STEPS_PER_EPOCH = 20
 
 
-def _is_unlabeled(y: np.ndarray) -> np.ndarray:
-    """Boolean mask of rows whose label is the integer -1 (also inside object arrays)."""
-    if y.dtype == object:
-        return np.fromiter(
-            (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v == UNLABELED for v in y),
-            dtype=bool,
-            count=len(y),
-        )
-    return y == UNLABELED
 
 
 class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
@@ -387,34 +378,17 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None. "
                 "Mark unlabeled rows with -1."
             )
-        y = np.asarray(y)
-        if y.dtype.kind in "US":
-            raise ValueError(
-                f"y has the string dtype {y.dtype}, which cannot hold the integer -1 that marks "
-                "unlabeled rows. Use an object array, e.g. np.array(['cat', -1, 'dog'], dtype=object), "
-                "as scikit-learn's semi-supervised estimators do."
-            )
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        unlabeled = _is_unlabeled(y)
-        labeled_y = y[~unlabeled]
-        if labeled_y.size:
-            check_classification_targets(labeled_y)
-        return y, unlabeled
+        labeled_y, unlabeled = check_labels(y)  # the shared -1 convention (zeromatch_sk._labels)
+        check_consistent_length(X, unlabeled)
+        return labeled_y, unlabeled
 
     def _resolve_classes(self, labeled_y):
-        classes = np.unique(labeled_y) if labeled_y.size else np.array([], dtype=object)
+        try:
+            classes = np.unique(labeled_y) if labeled_y.size else np.array([], dtype=object)
+        except TypeError as exc:  # labels of one kind that do not sort (e.g. arbitrary objects)
+            raise ValueError(f"The labels in y cannot be sorted ({exc}); use strings or integers as class labels.") from exc
         if self.classes is not None:
-            extra = np.asarray(self.classes)
-            if extra.dtype.kind in "US":
-                extra = extra.astype(object)
-            unknown = np.setdiff1d(classes, extra) if classes.size else []
-            if len(unknown):
-                raise ValueError(
-                    f"The labeled rows contain classes {list(unknown)[:5]} that are not in classes="
-                    f"{list(extra)}; add them to classes or drop the parameter."
-                )
-            classes = np.unique(extra)
+            classes = check_classes(self.classes, classes)
         if classes.dtype.kind in "US":
             classes = classes.astype(object)
         return classes
@@ -422,7 +396,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     def _resolve_teacher(self, X, pseudo_labels, classes):
         n, k = len(X), len(classes)
         if pseudo_labels is not None:
-            P = np.asarray(pseudo_labels)
+            P = _validation.pseudo_labels_array(pseudo_labels)
             if P.ndim == 1:
                 if len(P) != n:
                     raise TeacherError(
@@ -505,9 +479,12 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate_training_data(self, X, y, has_teacher):
         """Validated ``X``, class indices (-1 for unlabeled rows) and the unlabeled mask; sets ``classes_``."""
+        _validation.check_not_raw_input(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2, reset=True)
-        y, unlabeled = self._check_y(X, y)
-        labeled_y = y[~unlabeled]
+        _validation.check_float32_range(X)
+        _validation.check_hidden_layer_sizes(self.hidden_layer_sizes)
+        _validation.check_callbacks(self.callbacks)
+        labeled_y, unlabeled = self._check_y(X, y)
         self.classes_ = self._resolve_classes(labeled_y)
         if not labeled_y.size and not has_teacher:
             raise ValueError(
@@ -527,7 +504,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        y_index = np.full(len(y), UNLABELED, dtype=np.int64)
+        y_index = np.full(len(unlabeled), UNLABELED, dtype=np.int64)
         y_index[~unlabeled] = np.searchsorted(self.classes_, labeled_y)
         return X, y_index, unlabeled
 
@@ -607,6 +584,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             use_aux = bool(self.aux_head) and teacher is not None and self.lambda_kd > 0
             module = self._build_module(X.shape[1], len(self.classes_), use_aux)
+            if self.module is not None:  # a wrong input width fails here, not deep inside training
+                _validation.check_module_forward(module, X, len(self.classes_))
             self.net_ = ZeroMatchNet(
                 module,
                 plan=self._plan(X, decision, seed, device, use_aux),
@@ -666,12 +645,15 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             Columns in the order of ``classes_``.
         """
         check_is_fitted(self)
+        _validation.check_not_raw_input(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        _validation.check_float32_range(X)
         X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=torch.device(self.device))
         return self._proba(X_t)
 
     def _proba(self, X_t):
         proba = self.net_.predict_proba(X_t).astype(np.float64)
+        _validation.check_finite_proba(proba, X_t, self.net_.module_)  # never return NaN silently
         if self.defences_.prior_correction == "posthoc":
             proba = _robust.logit_adjust(proba, self.labeled_prior_, self.class_prior_)
         return proba
@@ -689,6 +671,44 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict`` on the **labeled** rows of ``X`` (``y != -1``).
+
+        Rows whose label is ``-1`` carry no truth and are skipped, unlike
+        scikit-learn's default ``score``, which would count each of them as an
+        error. Cross-validation scorers built with
+        :func:`~zeromatch_sk.model_selection.labeled_scorer` do the same.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True labels, ``-1`` for unlabeled rows (skipped).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+            Mean accuracy on the labeled rows.
+
+        Raises
+        ------
+        ValueError
+            If every row of ``y`` is ``-1``.
+        """
+        labeled_y, unlabeled = check_labels(y, allow_str_dtype=True)
+        if unlabeled.all():
+            raise ValueError(
+                "score needs labeled rows, but every entry of y is -1 (unlabeled): there is no truth to "
+                "score against. Pass the true labels of some rows of X."
+            )
+        y_pred = self.predict(X)
+        check_consistent_length(y_pred, unlabeled)
+        sample_weight = _validation.check_sample_weight(sample_weight, len(unlabeled))
+        if sample_weight is not None:
+            sample_weight = sample_weight[~unlabeled]
+        return float(accuracy_score(labeled_y, y_pred[~unlabeled], sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -29,11 +29,13 @@ make them grid-searchable (``{"strong_augment": [Scarf(rate=0.3), Scarf(rate=0.6
 
 from __future__ import annotations
 
+import copy
 import numbers
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils import check_array
 
 __all__ = ["GaussianNoise", "Identity", "Scarf", "choose_strong_view", "resolve_augmentation"]
 
@@ -63,7 +65,7 @@ class _FeatureSpaceView(BaseEstimator):
         -------
         self
         """
-        X = np.asarray(X, dtype=np.float64)
+        X = check_array(X, dtype=np.float64, input_name="X")  # NaN or 1-D input would give silent NaN scales
         std = X.std(axis=0)
         # A constant feature gets the mean scale, so noise still reaches it
         # without blowing up features that vary little.
@@ -295,12 +297,46 @@ def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):
         )
     for name in ("scale", "rate", "noise"):
         value = getattr(view, name, None) if isinstance(view, _FeatureSpaceView) else None
-        if value is not None and (not isinstance(value, numbers.Real) or value < 0):
-            raise ValueError(f"{param}: {type(view).__name__}.{name} must be a non-negative number, got {value!r}.")
+        if value is not None and (not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0):
+            raise ValueError(
+                f"{param}: {type(view).__name__}.{name} must be a finite non-negative number, got {value!r}."
+            )
     if isinstance(view, Scarf) and view.donors not in SCARF_DONORS:
         raise ValueError(f"{param}: Scarf.donors must be one of {SCARF_DONORS}, got {view.donors!r}.")
     if isinstance(view, Scarf) and view.rate > 1:
         raise ValueError(f"{param}: Scarf.rate is a fraction of features and must be in [0, 1], got {view.rate}.")
     if hasattr(view, "fit"):
         view.fit(X_train)
+    if not isinstance(view, (_FeatureSpaceView, Identity)):
+        _check_user_view(view, X_train, param)
     return view
+
+
+def _check_user_view(view, X_train: np.ndarray, param: str) -> None:
+    """Call a copy of a user's view on two training rows before training, so a wrong signature, type or
+    shape is reported with the parameter's name instead of from inside the training loop. The global torch
+    and numpy random states are restored afterwards, so the dry run changes no result."""
+    batch = torch.as_tensor(np.asarray(X_train[:2], dtype=np.float32))
+    try:
+        view = copy.deepcopy(view)  # a stateful view (a counter, a recorder) must not see the dry run
+    except Exception:  # noqa: BLE001, S110 - not copyable: call the view itself
+        pass
+    np_state = np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            kwargs = {"labels": torch.zeros(len(batch), dtype=torch.long)} if getattr(view, "uses_labels", False) else {}
+            out = view(batch.clone(), torch.Generator().manual_seed(0), **kwargs)
+    except Exception as exc:  # the user's callable: say which parameter and what it must do
+        raise TypeError(
+            f"{param} failed on a batch of shape {tuple(batch.shape)}: {type(exc).__name__}: {exc}. It must be "
+            "a callable f(X_batch, generator) -> X_batch taking a float32 torch tensor and a torch.Generator."
+        ) from exc
+    finally:
+        np.random.set_state(np_state)
+    if not isinstance(out, torch.Tensor) or out.shape != batch.shape:
+        raise TypeError(
+            f"{param} must return a torch tensor of the input's shape {tuple(batch.shape)}; it returned "
+            f"{type(out).__name__} of shape {tuple(getattr(out, 'shape', ()))}."
+        )
+    if not torch.isfinite(out).all():
+        raise ValueError(f"{param} returned NaN or infinite values on two training rows; fix the augmentation.")

@@ -24,7 +24,6 @@ Both work with any scikit-learn semi-supervised estimator
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import ClassVar
 
@@ -41,79 +40,18 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 from sklearn.utils.multiclass import type_of_target
 
+from ._labels import as_label_array, missing_mask, same_label, unlabeled_mask
+
 __all__ = ["SAFE_CANDIDATES", "SemiSupervisedKFold", "labeled_scorer", "safe_search"]
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _as_1d_target(y, *, name="y"):
-    """``y`` as a 1-D numpy array, without numpy's silent coercion of mixed lists.
-
-    ``np.asarray(["cat", -1])`` gives the strings ``["cat", "-1"]``, which would
-    turn the unlabeled marker into a class called ``"-1"``; lists and tuples are
-    therefore converted to object arrays. Column vectors are raveled.
-    """
-    if isinstance(y, (list, tuple)):
-        arr = np.empty(len(y), dtype=object)
-        arr[:] = list(y)
-    else:
-        if hasattr(y, "toarray") or hasattr(y, "tocsr"):
-            raise TypeError(f"{name} must be a 1-D array-like of labels, not a sparse matrix.")
-        arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr.ravel()
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{name} must be 1-D (one label per row, -1 for unlabeled rows); got an array of shape "
-            f"{arr.shape}. Multilabel and multi-output targets are not supported."
-        )
-    return arr
-
-
-def _is_nan(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and math.isnan(value)
-
-
-def _same_label(a, b):
-    """``a == b`` for two label values, robust to values that refuse comparison."""
-    if isinstance(a, str) != isinstance(b, str):
-        return False  # "-1" is a class name, not the integer marker -1
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):  # pd.NA, arrays stored in object arrays, ...
-        return False
-
-
-def _unlabeled_mask(y, unlabeled_value=-1):
-    """Boolean mask of the rows of ``y`` that equal ``unlabeled_value``.
-
-    Works for numeric arrays, string arrays, object arrays mixing class names
-    with the integer ``-1``, lists and pandas Series. ``unlabeled_value=np.nan``
-    matches NaN entries.
-
-    Examples
-    --------
-    >>> _unlabeled_mask(["cat", -1, "dog", "-1"])
-    array([False,  True, False, False])
-    """
-    arr = _as_1d_target(y)
-    kind = arr.dtype.kind
-    if _is_nan(unlabeled_value):
-        if kind in "fc":
-            return np.isnan(arr)
-        if kind == "O":
-            return np.fromiter((_is_nan(v) for v in arr), dtype=bool, count=arr.shape[0])
-        return np.zeros(arr.shape[0], dtype=bool)
-    if kind in "biufc":
-        if isinstance(unlabeled_value, numbers.Number) and not isinstance(unlabeled_value, bool):
-            return np.asarray(arr == unlabeled_value, dtype=bool)
-        return np.zeros(arr.shape[0], dtype=bool)
-    if kind in "US":
-        if isinstance(unlabeled_value, str):
-            return np.asarray(arr == unlabeled_value, dtype=bool)
-        return np.zeros(arr.shape[0], dtype=bool)
-    return np.fromiter((_same_label(v, unlabeled_value) for v in arr), dtype=bool, count=arr.shape[0])
+# One definition of "unlabeled row", shared with the classifier and the plots (zeromatch_sk._labels).
+_as_1d_target = as_label_array
+_same_label = same_label
+_unlabeled_mask = unlabeled_mask
 
 
 def _check_unlabeled_value(unlabeled_value):
@@ -346,6 +284,13 @@ class SemiSupervisedKFold(BaseCrossValidator):
         y = _as_1d_target(y)
         n_samples = y.shape[0]
         unlabeled = _unlabeled_mask(y, self.unlabeled_value)
+        missing = missing_mask(y) & ~unlabeled
+        if missing.any():
+            raise ValueError(
+                f"y has missing labels (None or NaN) in {int(missing.sum())} rows (e.g. row "
+                f"{int(np.flatnonzero(missing)[0])}), but only y == {self.unlabeled_value!r} marks unlabeled "
+                "rows. Write -1 there, or pass unlabeled_value=np.nan (or None) if that is your marker."
+            )
         labeled_idx = np.flatnonzero(~unlabeled)
         n_labeled = labeled_idx.shape[0]
         self._check_enough_labels(n_samples, n_labeled)

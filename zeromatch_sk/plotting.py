@@ -25,12 +25,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import numbers
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ._labels import unlabeled_mask as _unlabeled_mask
 
 __all__ = ["plot_budget_curve", "plot_history", "plot_teacher_student_confusion"]
 
@@ -334,18 +335,6 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
 
 
 # --------------------------------------------------------------------------- confusion matrices
-
-
-def _unlabeled_mask(y: np.ndarray) -> np.ndarray:
-    if y.dtype == object:
-        return np.fromiter(
-            (isinstance(v, numbers.Integral) and not isinstance(v, bool) and v == -1 for v in y),
-            dtype=bool,
-            count=len(y),
-        )
-    if y.dtype.kind in "iuf":
-        return y == -1
-    return np.zeros(len(y), dtype=bool)
 
 
 def _teacher_labels(P, classes: np.ndarray, n_rows: int, *, source: str) -> np.ndarray:

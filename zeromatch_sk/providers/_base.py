@@ -154,10 +154,21 @@ def check_teacher_proba(P: Any, n_samples: int, n_classes: int, *, source: str =
     >>> check_teacher_proba([[0.25, 0.75], [1.0, 0.0]], 2, 2).shape
     (2, 2)
     """
+    # numpy would drop the imaginary part with only a warning
+    if isinstance(P, np.ndarray) and np.iscomplexobj(P):
+        raise TeacherError(f"{source} returned complex numbers; a teacher must return real probabilities.")
     try:
         P = np.asarray(P, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TeacherError(f"{source} returned something that is not a numeric array: {exc}") from exc
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise TeacherError(
+                f"{source} returned rows of different lengths; it must return an (n_samples, n_classes) "
+                "matrix: one probability row per sample, one column per class."
+            ) from exc
+        raise TeacherError(
+            f"{source} returned something that is not a numeric array ({exc}); it must return an "
+            "(n_samples, n_classes) matrix of probabilities."
+        ) from exc
     if P.shape != (n_samples, n_classes):
         raise TeacherError(
             f"{source} returned an array of shape {P.shape}, expected (n_samples, n_classes) = "
