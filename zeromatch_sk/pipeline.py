@@ -127,8 +127,8 @@ class TeacherPipeline(_skpipeline.Pipeline):
 
     def _teacher_proba(self, X, y, clf):
         """The provider's probabilities on the raw ``X``, over the classes the classifier will have."""
-        y, unlabeled = clf._check_y(X, y)
-        classes = clf._resolve_classes(y[~unlabeled])
+        labeled_y, _unlabeled = clf._check_y(X, y)
+        classes = clf._resolve_classes(labeled_y)
         if len(classes) < 2:
             raise ValueError(
                 f"The teacher needs at least 2 classes, but the labeled rows contain {classes.tolist()}. "
