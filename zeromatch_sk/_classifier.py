@@ -68,17 +68,21 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         stage 1 only: stage 2's supervised loss and distribution alignment
         never see them, so they tend to fade out of the main head's
         predictions as stage 2 proceeds (use ``max_epochs=0`` or label a
-        few rows of them).
+        few rows of them). ``-1`` marks unlabeled rows and cannot be a
+        class.
     hidden_layer_sizes : tuple of int, default=(512,)
-        Widths of the MLP encoder's ``Linear -> GELU -> Dropout`` blocks.
-        Ignored when ``module`` is given.
+        Widths of the MLP encoder's ``Linear -> GELU -> Dropout`` blocks:
+        positive integers; ``()`` puts the heads on the inputs. Ignored when
+        ``module`` is given.
     dropout : float, default=0.1
         Dropout after each encoder block.
     module : torch.nn.Module, callable or None, default=None
         Your own encoder, replacing the MLP. Either a module instance (copied
         at each fit, so every fit starts from the same weights) or a
         callable ``module(n_features) -> nn.Module``. It maps
-        ``(batch, n_features)`` float32 tensors to ``(batch, width)``.
+        ``(batch, n_features)`` float32 tensors to ``(batch, width)``;
+        before training it is run on one row of ``X``, so a wrong input
+        width fails at once with an error naming ``module``.
     kd_epochs : int, default=20
         Stage-1 budget: epochs of distillation over all training rows
         (batches of ``batch_size * (1 + uratio)`` rows). 0 skips stage 1.
@@ -444,8 +448,11 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Training rows: embeddings or tabular features.
         y : array-like of shape (n_samples,)
-            Labels, with ``-1`` for unlabeled rows. Integers, or an object
-            array mixing class labels (e.g. strings) and the integer -1.
+            Labels, with ``-1`` (or ``-1.0``) for unlabeled rows: integers,
+            or an object array, list or pandas Series mixing class labels of
+            one kind (strings, integers or bools) with the integer -1. The
+            string ``'-1'`` and missing labels (None, NaN) are refused with
+            the fix (see ``docs/bad_inputs.rst``).
         pseudo_labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
             Precomputed teacher output for every row of ``X``: class labels
             (from ``classes_``) or probability rows (columns in the order of

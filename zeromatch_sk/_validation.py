@@ -108,7 +108,10 @@ def check_not_raw_input(X, *, name: str = "X") -> None:
         if _is_image(first):
             raise ValueError(f"{name} looks like images (first entry: {type(first).__name__}). {_IMAGE_FIX}")
         raise ValueError(f"{name} looks like raw texts (first entry {str(first)[:40]!r}). {_TEXT_FIX}")
-    words = [v for v in _first_row(X) if _is_word(v)]
+    row = _first_row(X)
+    words = [v for v in row if _is_word(v)]
+    if words and len(row) == 1:  # one column of texts
+        raise ValueError(f"{name} looks like raw texts (first entry {str(words[0])[:40]!r}). {_TEXT_FIX}")
     if words:
         raise ValueError(
             f"{name} has non-numeric columns (first row holds {str(words[0])[:40]!r}). ZeroMatchClassifier "
