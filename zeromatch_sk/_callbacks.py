@@ -88,7 +88,7 @@ class TwoStageEarlyStopping(Callback):
             if not (isinstance(value, (int, float)) and 0 <= value <= 1):
                 raise ValueError(f"TwoStageEarlyStopping({name}={value!r}): pass a number in [0, 1].")
         self.churn_, self.stopped_ = [], {}
-        self._run, self._best, self._waited, self._previous = None, -np.inf, 0, None
+        self.stage_run_, self.best_, self.waited_, self.previous_ = None, -np.inf, 0, None
         return self
 
     def on_train_begin(self, net, **kwargs):
@@ -96,31 +96,34 @@ class TwoStageEarlyStopping(Callback):
         self.initialize()
 
     def on_epoch_end(self, net, **kwargs):
-        if net.stage_run_ != self._run:  # a new stage (or stage 2 run again by the drift guard)
-            self._run, self._best, self._waited, self._previous = net.stage_run_, -np.inf, 0, None
+        if net.stage_run_ != self.stage_run_:  # a new stage (or stage 2 run again by the drift guard)
+            self.stage_run_, self.best_, self.waited_, self.previous_ = net.stage_run_, -np.inf, 0, None
         if net.stage_ == 1:
             progressed = self._stage1_progress(net)
         else:
             progressed = self._stage2_progress(net)
-        self._waited = 0 if progressed else self._waited + 1
-        if self._waited >= self.patience:
+        self.waited_ = 0 if progressed else self.waited_ + 1
+        if self.waited_ >= self.patience:
             self.stopped_[net.stage_] = len(net.history)
             net.stop_stage()
 
     def _stage1_progress(self, net) -> bool:
         score = net.history[-1, "kd_agreement"]
-        if score > self._best + self.agreement_tol:
-            self._best = score
+        if score > self.best_ + self.agreement_tol:
+            self.best_ = score
             return True
         return False
 
     def _stage2_progress(self, net) -> bool:
         predicted = net.fit_logits().argmax(dim=1)
-        churn = float("nan") if self._previous is None else float((predicted != self._previous).float().mean())
-        self._previous = predicted
+        churn = float("nan") if self.previous_ is None else float((predicted != self.previous_).float().mean())
+        self.previous_ = predicted
         self.churn_.append(churn)
         early = net.stage_epoch_ < self.min_fraction * net.stage_epochs_
         return early or not churn <= self.churn_tol  # NaN (first epoch) counts as progress
+
+    def on_train_end(self, net, **kwargs):
+        self.previous_ = None  # one prediction per training row: not kept with the fitted model
 
 
 class FitProgressBar(Callback):
