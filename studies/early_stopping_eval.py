@@ -48,7 +48,9 @@ def fit_one(ds, budget, seed, early):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="label draws per cell (default 3)")
-    parser.add_argument("--cache-dir", default=None, help="embedding cache (see python -m zeromatch_sk.benchmark)")
+    parser.add_argument(
+        "--cache-dir", default=None, help="embedding cache (see python -m zeromatch_sk.benchmark)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     print(f"TwoStageEarlyStopping() defaults: {TwoStageEarlyStopping().get_params()}; torch threads 1")
@@ -56,7 +58,9 @@ def main(argv=None):
         ds = load_dataset(name, cache_dir=args.cache_dir, verbose=0)
         diffs, ratios = [], []
         print(f"\n{name}, {budget} labels ({len(ds.pool_idx)} pool rows, {len(ds.eval_idx)} evaluation rows)")
-        print("seed  acc_full  acc_early  diff    s_full  s_early  ratio  epochs_full(s1+s2)  epochs_early(s1+s2)")
+        print(
+            "seed  acc_full  acc_early  diff    s_full  s_early  ratio  epochs_full(s1+s2)  epochs_early(s1+s2)"
+        )
         for seed in range(args.seeds):
             full, early = fit_one(ds, budget, seed, False), fit_one(ds, budget, seed, True)
             diffs.append(early["acc"] - full["acc"])

@@ -116,7 +116,9 @@ class TwoStageEarlyStopping(Callback):
 
     def _stage2_progress(self, net) -> bool:
         predicted = net.fit_logits().argmax(dim=1)
-        churn = float("nan") if self.previous_ is None else float((predicted != self.previous_).float().mean())
+        churn = (
+            float("nan") if self.previous_ is None else float((predicted != self.previous_).float().mean())
+        )
         self.previous_ = predicted
         self.churn_.append(churn)
         early = net.stage_epoch_ < self.min_fraction * net.stage_epochs_

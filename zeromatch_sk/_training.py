@@ -81,21 +81,27 @@ def resolve_device(device) -> torch.device:
 _REFUSED_CALLBACKS = (
     (
         EarlyStopping,
-        "stops the whole fit at its first plateau (in stage 1 that skips stage 2), and its default "
-        "monitor valid_loss needs a validation split ZeroMatch does not make. Use "
-        "zeromatch_sk.callbacks.TwoStageEarlyStopping(), which ends each stage on its own, from no labels",
+        (
+            "stops the whole fit at its first plateau (in stage 1 that skips stage 2), and its default "
+            "monitor valid_loss needs a validation split ZeroMatch does not make. Use "
+            "zeromatch_sk.callbacks.TwoStageEarlyStopping(), which ends each stage on its own, from no labels"
+        ),
     ),
     (
         ScoringBase,
-        "scores skorch datasets batch by batch, but ZeroMatch draws its own batches (5 tensors in stage 2) "
-        "and has no validation split. The history already holds kd_agreement (student vs teacher on the "
-        "stage-1 hold-out) and every loss term per epoch; to score rows of your own each epoch, write a "
-        "skorch Callback whose on_epoch_end calls net.predict_proba(X_val) and net.history.record(name, score)",
+        (
+            "scores skorch datasets batch by batch, but ZeroMatch draws its own batches (5 tensors in stage 2) "
+            "and has no validation split. The history already holds kd_agreement (student vs teacher on the "
+            "stage-1 hold-out) and every loss term per epoch; to score rows of your own each epoch, write a "
+            "skorch Callback whose on_epoch_end calls net.predict_proba(X_val) and net.history.record(name, score)"
+        ),
     ),
     (
         LRScheduler,
-        "would be overridden: ZeroMatch sets the learning rate at every step (linear warm-up over "
-        "warmup_ratio of each stage, then cosine decay from lr). Tune lr and warmup_ratio instead",
+        (
+            "would be overridden: ZeroMatch sets the learning rate at every step (linear warm-up over "
+            "warmup_ratio of each stage, then cosine decay from lr). Tune lr and warmup_ratio instead"
+        ),
     ),
 )
 
@@ -196,7 +202,7 @@ class ZeroMatchNet(NeuralNet):
         for name, cb in self.callbacks_:
             for kind, why in _REFUSED_CALLBACKS:
                 if isinstance(cb, kind):
-                    raise ValueError(f"callbacks: skorch's {type(cb).__name__} ({name!r}) {why}.")
+                    raise TypeError(f"callbacks: skorch's {type(cb).__name__} ({name!r}) {why}.")
             if isinstance(cb, ProgressBar) and cb.batches_per_epoch == "auto":
                 raise ValueError(
                     "callbacks: skorch's ProgressBar(batches_per_epoch='auto') counts batches of a skorch "
@@ -326,7 +332,9 @@ class ZeroMatchNet(NeuralNet):
 
     def _stage2_steps(self, n: int) -> int:
         plan = self.plan_
-        return plan.steps_per_epoch or max(math.ceil(n / (plan.batch_size * plan.uratio)), plan.min_steps_per_epoch)
+        return plan.steps_per_epoch or max(
+            math.ceil(n / (plan.batch_size * plan.uratio)), plan.min_steps_per_epoch
+        )
 
     def _begin_stage(self, stage: int, epochs: int, steps: int) -> None:
         self.stage_, self.stage_run_ = stage, self.stage_run_ + 1
