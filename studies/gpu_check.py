@@ -40,8 +40,11 @@ from zeromatch_sk.benchmark import synthetic_teacher
 N_FEATURES, N_CLASSES, N_LABELS, TEACHER_ACC = 384, 4, 40, 0.75
 
 
-def synthetic_rows(n, seed=0, spread=2.2):
-    """Unit-norm rows around one random direction per class, like sentence embeddings."""
+def synthetic_rows(n, seed=0, spread=8.0):
+    """Unit-norm rows around one random direction per class, like sentence embeddings.
+
+    With ``spread=8`` a logistic regression on every label scores about 0.89, on 40 labels about 0.43.
+    """
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(N_CLASSES, N_FEATURES))
     y = rng.integers(N_CLASSES, size=n)

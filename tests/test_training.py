@@ -257,3 +257,15 @@ def test_device_auto_resolves_and_fits(data):
 def test_unknown_device_names_the_parameter(data):
     with pytest.raises(ValueError, match="device='gpu0'.*'auto'"):
         fit(data, device="gpu0")
+
+
+def test_a_callback_ending_the_fit_in_stage1_leaves_a_usable_model(data):
+    from skorch.callbacks import Callback
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise KeyboardInterrupt  # skorch's way to end a fit
+
+    clf = fit(data, callbacks=[Interrupt()])
+    assert list(clf.history_[:, "stage"]) == [1]
+    assert np.all(np.isfinite(clf.predict_proba(data[0])))

@@ -308,9 +308,10 @@ class ZeroMatchNet(NeuralNet):
         self.planned_steps_ = (self._stage1_steps(len(kd_train)) * plan.kd_epochs if runs1 else 0) + (
             self._stage2_steps(n) * plan.max_epochs if runs2 else 0
         )
+        # Set before training, so a callback ending the fit early (KeyboardInterrupt) leaves them defined.
+        self.prior_drift_, self.drift_fallback_, self.kd_agreement_ = float("nan"), False, float("nan")
         if runs1:
             self._run_stage1(X, kd_targets, teacher_labels, kd_train, hold)
-        self.prior_drift_, self.drift_fallback_ = float("nan"), False
         if runs2:
             teacher_eval = (teacher_labels, hold) if teacher is not None else None
             guarded = plan.max_prior_drift is not None and plan.drift_prior is not None and plan.lambda_u > 0
