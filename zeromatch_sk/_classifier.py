@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, v
 from . import _robust, _validation
 from ._labels import UNLABELED, check_classes, check_labels
 from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
-from ._training import TrainingPlan, ZeroMatchNet
+from ._training import TrainingPlan, ZeroMatchNet, resolve_device
 from .augment import choose_strong_view, resolve_augmentation
 from .defences import Defences, resolve_defences
 from .providers._base import TeacherError, check_teacher_proba, teacher_predict_proba
@@ -156,12 +156,19 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         ``GaussianNoise(scale=0.1)`` (see
         :func:`~zeromatch_sk.augment.choose_strong_view`).
         The choice is stored in ``strong_augment_``.
-    device : str, default='cpu'
-        Torch device for training and prediction (``'cuda'``, ``'mps'``, ...).
+    device : str or torch.device, default='cpu'
+        Torch device for training and prediction (``'cuda'``, ``'mps'``, ...);
+        ``'auto'`` picks ``'cuda'`` when a GPU is visible, else ``'cpu'``.
+        The rows and the teacher stay on it for the whole fit.
     callbacks : list or None, default=None
-        skorch callbacks added to the net (e.g. ``skorch.callbacks.ProgressBar()``).
+        skorch callbacks added to the net, fired in both stages; e.g.
+        :class:`zeromatch_sk.callbacks.TwoStageEarlyStopping`. skorch's
+        ``EarlyStopping``, ``EpochScoring``, ``LRScheduler`` and
+        ``ProgressBar(batches_per_epoch='auto')`` are refused at ``fit``
+        with what to use instead (:mod:`zeromatch_sk.callbacks`).
     verbose : int, default=0
-        1 prints one line per epoch (stage, losses, mask ratio, time).
+        1 shows a progress bar over the whole fit and prints one line per
+        epoch (stage, losses, mask ratio, time).
     random_state : int, RandomState instance or None, default=None
         Seeds the model's initialisation, dropout, batch sampling, the views
         and the stage-1 hold-out. Torch's global random state is left as it was.
@@ -584,7 +591,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         """Build and fit ``net_``; returns the training rows as a tensor on the device."""
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        device = torch.device(self.device)
+        device = resolve_device(self.device)
         teacher = decision.teacher
         # fork_rng: seeding for init and dropout without touching the user's global torch state.
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -596,7 +603,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             self.net_ = ZeroMatchNet(
                 module,
                 plan=self._plan(X, decision, seed, device, use_aux),
-                device=self.device,
+                device=device,
                 callbacks=list(self.callbacks) if self.callbacks else None,
                 verbose=self.verbose,
             )
@@ -655,7 +662,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         _validation.check_not_raw_input(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         _validation.check_float32_range(X)
-        X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=torch.device(self.device))
+        X_t = torch.as_tensor(np.array(X, dtype=np.float32), device=self.net_.device)
         return self._proba(X_t)
 
     def _proba(self, X_t):

@@ -10,7 +10,16 @@ ZeroMatch does differently:
 - batches are drawn by indexing whole tensors with precomputed index tensors:
   no ``Dataset.__getitem__``, no collation, no Python loop over rows;
 - ``train_step_single`` computes the stage's loss from the pure functions in
-  :mod:`zeromatch_sk._losses` and records every term per batch.
+  :mod:`zeromatch_sk._losses` and keeps every term on the device;
+  ``run_single_epoch`` reads them all back once per epoch (no host
+  synchronisation per step), writes them to the history and raises if the
+  loss became non-finite.
+
+skorch's contract holds: constructor parameters are never rebound during
+``fit`` (the resolved settings live in ``plan_``), ``lr``, ``max_epochs``,
+``batch_size`` and ``optimizer__*`` are honoured (``optimizer__param_groups``
+is refused), and callbacks that assume skorch's one-stage loop are refused at
+``fit`` with what to use instead (:mod:`zeromatch_sk.callbacks`).
 
 The estimator (:class:`zeromatch_sk.ZeroMatchClassifier`) builds this net
 inside ``fit``; users reach it as ``clf.net_``.
@@ -29,7 +38,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
+from skorch.callbacks.scoring import ScoringBase
 
+from ._callbacks import FitProgressBar
 from ._losses import (
     align_distribution,
     alpha_schedule,
@@ -43,7 +55,7 @@ from ._losses import (
     supervised_loss,
 )
 
-__all__ = ["TrainingPlan", "ZeroMatchNet", "holdout_size"]
+__all__ = ["TrainingPlan", "ZeroMatchNet", "holdout_size", "resolve_device"]
 
 #: Stage 1 stops once the student agrees with the teacher this often on the hold-out.
 KD_AGREEMENT_STOP = 0.9999
@@ -51,6 +63,47 @@ KD_AGREEMENT_STOP = 0.9999
 EPOCH_KEYS = ("loss_sup", "loss_unsup", "loss_kd", "mask_ratio", "alpha", "threshold", "lr")
 #: Inference runs in chunks of this many rows (memory, not speed, bounds it).
 PREDICT_CHUNK = 8192
+
+
+def resolve_device(device) -> torch.device:
+    """``'auto'`` becomes ``'cuda'`` when a GPU is visible, else ``'cpu'``; anything else goes to ``torch.device``."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; pass 'auto', 'cpu', 'cuda', 'cuda:1', 'mps', ..."
+        ) from exc
+
+
+#: skorch callbacks that assume skorch's own loop, and what to use instead.
+_REFUSED_CALLBACKS = (
+    (
+        EarlyStopping,
+        (
+            "stops the whole fit at its first plateau (in stage 1 that skips stage 2), and its default "
+            "monitor valid_loss needs a validation split ZeroMatch does not make. Use "
+            "zeromatch_sk.callbacks.TwoStageEarlyStopping(), which ends each stage on its own, from no labels"
+        ),
+    ),
+    (
+        ScoringBase,
+        (
+            "scores skorch datasets batch by batch, but ZeroMatch draws its own batches (5 tensors in stage 2) "
+            "and has no validation split. The history already holds kd_agreement (student vs teacher on the "
+            "stage-1 hold-out) and every loss term per epoch; to score rows of your own each epoch, write a "
+            "skorch Callback whose on_epoch_end calls net.predict_proba(X_val) and net.history.record(name, score)"
+        ),
+    ),
+    (
+        LRScheduler,
+        (
+            "would be overridden: ZeroMatch sets the learning rate at every step (linear warm-up over "
+            "warmup_ratio of each stage, then cosine decay from lr). Tune lr and warmup_ratio instead"
+        ),
+    ),
+)
 
 
 def holdout_size(n_rows: int) -> int:
@@ -125,13 +178,64 @@ class ZeroMatchNet(NeuralNet):
         kwargs.setdefault("optimizer", torch.optim.AdamW)
         kwargs.setdefault("train_split", None)
         kwargs.setdefault("predict_nonlinearity", "auto")
-        super().__init__(module, lr=plan.lr, max_epochs=plan.max_epochs, batch_size=plan.batch_size, **kwargs)
+        # skorch's own lr, max_epochs and batch_size default to the plan's and win over it in fit.
+        kwargs.setdefault("lr", plan.lr)
+        kwargs.setdefault("max_epochs", plan.max_epochs)
+        kwargs.setdefault("batch_size", plan.batch_size)
+        super().__init__(module, **kwargs)
         self.plan = plan
 
     # ------------------------------------------------------------------ setup
+    @property
+    def _default_callbacks(self):
+        callbacks = super()._default_callbacks
+        if self.verbose:
+            # The epoch table goes through tqdm.write so that it does not tear the progress bar.
+            from tqdm.auto import tqdm
+
+            callbacks = [(n, PrintLog(sink=tqdm.write) if n == "print_log" else cb) for n, cb in callbacks]
+            callbacks.append(("fit_progress_bar", FitProgressBar()))
+        return callbacks
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        for name, cb in self.callbacks_:
+            for kind, why in _REFUSED_CALLBACKS:
+                if isinstance(cb, kind):
+                    raise TypeError(f"callbacks: skorch's {type(cb).__name__} ({name!r}) {why}.")
+            if isinstance(cb, ProgressBar) and cb.batches_per_epoch == "auto":
+                raise ValueError(
+                    "callbacks: skorch's ProgressBar(batches_per_epoch='auto') counts batches of a skorch "
+                    "dataset and shows 0it here. Use verbose=1 or zeromatch_sk.callbacks.FitProgressBar() "
+                    "for one bar over the whole fit, or ProgressBar(batches_per_epoch='count')."
+                )
+        return self
+
     def initialize_optimizer(self, triggered_directly=None):
+        self.plan_ = self._resolve_plan()
         self.optimizer_ = self._make_optimizer(include_aux=False)
         return self
+
+    def _optimizer_kwargs(self) -> dict:
+        kwargs = self.get_params_for("optimizer")
+        if "param_groups" in kwargs:
+            raise ValueError(
+                "optimizer__param_groups is not supported: ZeroMatchNet builds its own groups (no weight decay "
+                "on biases; the auxiliary head joins in stage 2). Pass optimizer__weight_decay, optimizer__lr "
+                "or other optimizer__* settings instead."
+            )
+        return kwargs
+
+    def _resolve_plan(self) -> TrainingPlan:
+        """The plan with skorch's ``lr``/``max_epochs``/``batch_size`` and ``optimizer__lr/weight_decay``."""
+        kwargs = self._optimizer_kwargs()
+        return dataclasses.replace(
+            self.plan,
+            lr=kwargs.get("lr", self.lr),
+            weight_decay=kwargs.get("weight_decay", self.plan.weight_decay),
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+        )
 
     def _make_optimizer(self, include_aux: bool) -> torch.optim.Optimizer:
         # AdamW without weight decay on biases and other 1-D parameters, as in the reference.
@@ -141,14 +245,14 @@ class ZeroMatchNet(NeuralNet):
                 continue
             (decay if param.ndim > 1 else no_decay).append(param)
         groups = [
-            {"params": decay, "weight_decay": self.plan.weight_decay},
+            {"params": decay, "weight_decay": self.plan_.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        kwargs = {}
-        if self.optimizer is torch.optim.AdamW:
+        kwargs = {k: v for k, v in self._optimizer_kwargs().items() if k not in ("lr", "weight_decay")}
+        if self.optimizer is torch.optim.AdamW and not {"fused", "foreach"} & kwargs.keys():
             # One fused kernel per step instead of a Python loop over parameters.
             kwargs["fused"] = True
-        return self.optimizer(groups, lr=self.plan.lr, **kwargs)
+        return self.optimizer(groups, lr=self.plan_.lr, **kwargs)
 
     # -------------------------------------------------------------- inference
     def get_dataset(self, X, y=None):
@@ -165,27 +269,50 @@ class ZeroMatchNet(NeuralNet):
 
     # --------------------------------------------------------------- training
     def fit_loop(self, X, y=None, epochs=None, *, teacher=None, _routing_method="fit", **fit_params):
-        plan = self.plan
+        plan = self._resolve_plan()
         device = X.device
+        # The class-prior tensors live on the training device for the whole fit (no copy per step).
+        tensors = {k: getattr(plan, k) for k in ("da_target", "sup_logit_offset", "drift_prior")}
+        self.plan_ = dataclasses.replace(
+            plan,
+            max_epochs=plan.max_epochs if epochs is None else epochs,
+            **{k: v.to(device) for k, v in tensors.items() if v is not None},
+        )
         self.generator_ = torch.Generator(device=device).manual_seed(plan.seed)
+        self.fit_X_, self.fit_logits_, self._fit_logits_key_, self.stage_run_ = X, None, None, 0
+        try:
+            self._two_stages(X, y, teacher)
+        finally:
+            # The training rows and their logits do not stay on the fitted net (nor in its pickle).
+            self.fit_X_ = self.fit_logits_ = self.batch_terms_ = None
+        return self
+
+    def _two_stages(self, X, y, teacher):
+        plan = self.plan_
         n = len(X)
         labeled = torch.nonzero(y >= 0).flatten()
-        kd_targets = None
+        kd_targets = teacher_labels = None
         if teacher is not None:
             kd_targets = teacher if plan.kd_target == "soft" else teacher.argmax(dim=1)
             teacher_labels = teacher.argmax(dim=1)
 
         # Stage-1 hold-out: agreement with the teacher, never true labels, selects the checkpoint.
         n_hold = holdout_size(n)
-        order = torch.randperm(n, generator=self.generator_, device=device)
+        order = torch.randperm(n, generator=self.generator_, device=X.device)
         hold = order[:n_hold] if n_hold else order
         kd_train = order[n_hold:] if n_hold else order
         self.holdout_indices_ = hold
 
-        if teacher is not None and plan.kd_epochs > 0:
+        runs1 = teacher is not None and plan.kd_epochs > 0
+        runs2 = plan.max_epochs > 0 and len(labeled) > 0
+        self.planned_steps_ = (self._stage1_steps(len(kd_train)) * plan.kd_epochs if runs1 else 0) + (
+            self._stage2_steps(n) * plan.max_epochs if runs2 else 0
+        )
+        # Set before training, so a callback ending the fit early (KeyboardInterrupt) leaves them defined.
+        self.prior_drift_, self.drift_fallback_, self.kd_agreement_ = float("nan"), False, float("nan")
+        if runs1:
             self._run_stage1(X, kd_targets, teacher_labels, kd_train, hold)
-        self.prior_drift_, self.drift_fallback_ = float("nan"), False
-        if plan.max_epochs > 0 and len(labeled) > 0:
+        if runs2:
             teacher_eval = (teacher_labels, hold) if teacher is not None else None
             guarded = plan.max_prior_drift is not None and plan.drift_prior is not None and plan.lambda_u > 0
             start = copy.deepcopy(self.module_.state_dict()) if guarded else None
@@ -197,9 +324,46 @@ class ZeroMatchNet(NeuralNet):
                 # away from the prior: start stage 2 again from the stage-1 student, without that loss.
                 self.drift_fallback_ = True
                 self.module_.load_state_dict(start)
-                self.plan = dataclasses.replace(plan, lambda_u=0.0)
+                self.plan_ = dataclasses.replace(plan, lambda_u=0.0)
+                self.planned_steps_ += self._stage2_steps(n) * plan.max_epochs
                 self._run_stage2(X, y, kd_targets, labeled, teacher_eval)
-        return self
+
+    def _stage1_steps(self, n_train: int) -> int:
+        return math.ceil(n_train / (self.plan_.batch_size * (1 + self.plan_.uratio)))
+
+    def _stage2_steps(self, n: int) -> int:
+        plan = self.plan_
+        return plan.steps_per_epoch or max(
+            math.ceil(n / (plan.batch_size * plan.uratio)), plan.min_steps_per_epoch
+        )
+
+    def _begin_stage(self, stage: int, epochs: int, steps: int) -> None:
+        self.stage_, self.stage_run_ = stage, self.stage_run_ + 1
+        self.stage_epoch_, self.stage_epochs_, self.stage_stop_ = 0, epochs, False
+        self.total_steps_, self.step_ = steps * epochs, 0
+
+    def _end_stage(self) -> None:
+        # A stage that ended early gives its unused steps back to the fit's total (progress bar).
+        self.planned_steps_ -= self.total_steps_ - self.step_
+
+    def stop_stage(self) -> None:
+        """End the current stage after this epoch; for callbacks such as ``TwoStageEarlyStopping``.
+
+        Stage 1 still loads its best checkpoint; stopping stage 2 ends the fit.
+        """
+        self.stage_stop_ = True
+
+    def fit_logits(self) -> torch.Tensor:
+        """The student's logits on every training row after the latest step, computed once per epoch.
+
+        Only available during ``fit`` (for callbacks); the rows are not kept afterwards.
+        """
+        if self.fit_X_ is None:
+            raise RuntimeError("fit_logits() is only available during fit, to callbacks.")
+        key = (self.stage_run_, self.step_)
+        if self._fit_logits_key_ != key:
+            self.fit_logits_, self._fit_logits_key_ = self._predict_logits(self.fit_X_), key
+        return self.fit_logits_
 
     def _agreement(self, X, teacher_labels, rows) -> float:
         pred = self._predict_logits(X[rows]).argmax(dim=1)
@@ -213,6 +377,7 @@ class ZeroMatchNet(NeuralNet):
 
     def _run_epoch(self, batches, stage: int, extra: dict[str, Any]):
         """One skorch epoch: notify callbacks, step through ``batches``, record epoch means."""
+        self.stage_epoch_ += 1
         self.notify("on_epoch_begin", dataset_train=None, dataset_valid=None)
         self.history.record("stage", stage)
         self.run_single_epoch(batches, training=True, prefix="train", step_fn=self.train_step)
@@ -231,13 +396,50 @@ class ZeroMatchNet(NeuralNet):
                 self.history.record(key, float("nan"))
         self.notify("on_epoch_end", dataset_train=None, dataset_valid=None)
 
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, with every per-batch value kept on the device until the epoch ends."""
+        if iterator is None:
+            return
+        losses, terms = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            self.batch_terms_ = {}
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            terms.append(self.batch_terms_)
+            self.history.record_batch(prefix + "_batch_size", len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        self.history.record(prefix + "_batch_count", len(losses))
+        self._record_batch_terms(prefix, losses, terms)
+
+    def _record_batch_terms(self, prefix, losses, terms):
+        """Read the epoch's per-batch values off the device in one transfer; raise if the loss is not finite."""
+        if not losses:
+            return
+        keyed = [(i, k) for i, t in enumerate(terms) for k, v in t.items() if isinstance(v, torch.Tensor)]
+        flat = losses + [terms[i][k] for i, k in keyed]
+        # float64 holds every float32 value exactly: the history gets the same numbers .item() gave.
+        values = torch.stack([v.reshape(()).to(torch.float64) for v in flat]).tolist()
+        batches = self.history[-1]["batches"]
+        for i, t in enumerate(terms):
+            batches[i].update({k: v for k, v in t.items() if not isinstance(v, torch.Tensor)})
+            batches[i][prefix + "_loss"] = values[i]
+        for (i, k), value in zip(keyed, values[len(losses) :]):
+            batches[i][k] = value
+        bad = [i for i, v in enumerate(values[: len(losses)]) if not math.isfinite(v)]
+        if bad:
+            raise FloatingPointError(
+                f"The training loss became {values[bad[0]]} at step {bad[0] + 1} of epoch {len(self.history)} "
+                f"(stage {self.stage_}): training diverged and the student would predict NaN. Lower lr (now "
+                f"{self.plan_.lr:g}; try {self.plan_.lr / 10:g}), check that X is finite and of moderate scale "
+                "(e.g. StandardScaler first), and that a custom module returns finite outputs."
+            )
+
     def _run_stage1(self, X, kd_targets, teacher_labels, train_rows, hold):
-        plan = self.plan
-        self.stage_ = 1
+        plan = self.plan_
         self.optimizer_ = self._make_optimizer(include_aux=False)
         batch = plan.batch_size * (1 + plan.uratio)
-        steps = math.ceil(len(train_rows) / batch)
-        self.total_steps_, self.step_ = steps * plan.kd_epochs, 0
+        self._begin_stage(1, plan.kd_epochs, self._stage1_steps(len(train_rows)))
         best, best_state = -1.0, None
         for _ in range(plan.kd_epochs):
             perm = train_rows[torch.randperm(len(train_rows), generator=self.generator_, device=X.device)]
@@ -252,33 +454,36 @@ class ZeroMatchNet(NeuralNet):
             score = agreement["v"]
             if score > best:
                 best, best_state = score, copy.deepcopy(self.module_.state_dict())
-            if score > KD_AGREEMENT_STOP:
+            if score > KD_AGREEMENT_STOP or self.stage_stop_:
                 break
+        self._end_stage()
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self.kd_agreement_ = best
 
     def _run_stage2(self, X, y, kd_targets, labeled, teacher_eval):
-        plan = self.plan
-        self.stage_ = 2
+        plan = self.plan_
         self.optimizer_ = self._make_optimizer(include_aux=True)
         B, U = plan.batch_size, plan.batch_size * plan.uratio
         n = len(X)
-        steps = plan.steps_per_epoch or max(math.ceil(n / U), plan.min_steps_per_epoch)
-        self.total_steps_, self.step_ = steps * plan.max_epochs, 0
+        steps = self._stage2_steps(n)
+        self._begin_stage(2, plan.max_epochs, steps)
         self.p_model_, self.p_target_ = None, None
         extra = {}
         if teacher_eval is not None:
             labels, hold = teacher_eval
             extra["kd_agreement"] = lambda: self._agreement(X, labels, hold)
         if plan.drift_prior is not None:
-            extra["prior_drift"] = lambda: class_share_drift(self._predict_logits(X), plan.drift_prior)
+            extra["prior_drift"] = lambda: class_share_drift(self.fit_logits(), plan.drift_prior)
         for _ in range(plan.max_epochs):
             lab = labeled[self._cycled_permutation(len(labeled), steps * B, X.device)].view(steps, B)
             # The unlabeled stream holds every training row, labeled ones included (reference code).
             ulb = self._cycled_permutation(n, steps * U, X.device).view(steps, U)
             batches = self._stage2_batches(X, y, kd_targets, lab, ulb)
             self._run_epoch(batches, 2, extra)
+            if self.stage_stop_:
+                break
+        self._end_stage()
 
     @staticmethod
     def _stage2_batches(X, y, kd_targets, lab, ulb):
@@ -294,7 +499,7 @@ class ZeroMatchNet(NeuralNet):
         return keys.argsort(dim=1).flatten()[:count]
 
     def _set_lr(self) -> float:
-        plan = self.plan
+        plan = self.plan_
         warmup = int(plan.warmup_ratio * self.total_steps_)
         lr = plan.lr * cosine_lr_factor(self.step_, self.total_steps_, warmup)
         for group in self.optimizer_.param_groups:
@@ -309,19 +514,19 @@ class ZeroMatchNet(NeuralNet):
         else:
             step = self._stage2_step(batch)
         step["loss"].backward()
-        self.history.record_batch("lr", lr)
+        self.batch_terms_["lr"] = lr
         self.step_ += 1
         return step
 
     def _stage1_step(self, batch):
         x, target = batch
-        logits = self.module_(self.plan.weak_augment(x, self.generator_))
+        logits = self.module_(self.plan_.weak_augment(x, self.generator_))
         loss = distillation_loss(logits, target)
-        self.history.record_batch("loss_kd", loss.item())
+        self.batch_terms_["loss_kd"] = loss.detach()
         return {"loss": loss, "y_pred": logits}
 
     def _stage2_step(self, batch):
-        plan, module, gen = self.plan, self.module_, self.generator_
+        plan, module, gen = self.plan_, self.module_, self.generator_
         x_l, y_l, t_l, x_u, t_u = batch
         B, U = len(x_l), len(x_u)
         use_u = plan.lambda_u > 0
@@ -338,7 +543,8 @@ class ZeroMatchNet(NeuralNet):
         offset = plan.sup_logit_offset
         loss_sup = supervised_loss(logits_l, y_l, None if offset is None else offset.to(logits_l))
         loss = loss_sup
-        record = {"loss_sup": loss_sup.item()}
+        # Tensors, not floats: run_single_epoch reads them all at once when the epoch ends.
+        record = {"loss_sup": loss_sup.detach()}
 
         if use_u:
             with torch.no_grad():
@@ -360,7 +566,7 @@ class ZeroMatchNet(NeuralNet):
                 logits_us = logits[B + U :]
             loss_unsup = consistency_loss(logits_us, pseudo, mask)
             loss = loss + plan.lambda_u * loss_unsup
-            record.update(loss_unsup=loss_unsup.item(), mask_ratio=mask.mean().item(), threshold=float(tau))
+            record.update(loss_unsup=loss_unsup.detach(), mask_ratio=mask.mean(), threshold=tau.detach())
 
         if t_l is not None and plan.lambda_kd > 0:
             alpha = alpha_schedule(self.step_, self.total_steps_, plan.kd_schedule)
@@ -368,8 +574,7 @@ class ZeroMatchNet(NeuralNet):
             kd_logits = module.aux_head(z[: B + U]) if plan.aux_head else logits[: B + U]
             loss_kd = distillation_loss(kd_logits, torch.cat([t_l, t_u]))
             loss = loss + plan.lambda_kd * alpha * loss_kd
-            record.update(loss_kd=loss_kd.item(), alpha=alpha)
+            record.update(loss_kd=loss_kd.detach(), alpha=alpha)
 
-        for key, value in record.items():
-            self.history.record_batch(key, value)
+        self.batch_terms_.update(record)
         return {"loss": loss, "y_pred": logits_l}
