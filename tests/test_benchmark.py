@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from zeromatch_sk import Defences
 from zeromatch_sk.benchmark import (
     BenchmarkDataset,
     Method,
@@ -24,7 +25,6 @@ from zeromatch_sk.benchmark import (
     synthetic_teacher,
     validation_view,
 )
-from zeromatch_sk import Defences
 from zeromatch_sk.benchmark._methods import labeled_positions
 
 TINY = {"kd_epochs": 1, "max_epochs": 1, "steps_per_epoch": 3, "hidden_layer_sizes": (16,)}

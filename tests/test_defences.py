@@ -77,7 +77,7 @@ def test_the_decision_is_frozen_and_matches_the_fitted_attributes(blobs):
 
 
 def test_defences_are_grid_searchable_by_name(blobs):
-    X, y, y_true, P = blobs
+    X, y, _y_true, P = blobs
     est = ZeroMatchClassifier(**FAST, defences=Defences())
     grid = GridSearchCV(
         est,

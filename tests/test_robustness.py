@@ -13,7 +13,6 @@ from sklearn.base import clone
 from sklearn.datasets import make_blobs
 
 from zeromatch_sk import REFERENCE, Defences, ZeroMatchClassifier
-from zeromatch_sk.defences import DefenceDecision
 
 FAST = dict(hidden_layer_sizes=(32,), kd_epochs=2, max_epochs=3, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
 
