@@ -312,10 +312,13 @@ def test_fully_labeled_y_warns():
         clf().fit(X, np.arange(N) % 2)
 
 
+def test_unknown_device_names_the_parameter():
+    with pytest.raises(ValueError, match="device"):
+        fit(device="nope")
+
+
 # --------------------------------------------------------------------------- still obscure or silent
 KNOWN_GAPS = [
-    # device= is validated by the work on issue 21 (part 5, device='auto'); today torch's raw RuntimeError.
-    ("device-unknown", lambda: fit(device="nope"), ValueError, "device"),
     # The embedders' parameters get _parameter_constraints with issue 19; today verbose='x' fails inside
     # the progress-bar logic (and normalize='x' is taken as true, silently).
     ("embedder-verbose", lambda: __import__("zeromatch_sk.embedders").embedders.SentenceEmbedder(

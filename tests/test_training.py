@@ -212,9 +212,21 @@ class _NaNEncoder(torch.nn.Module):
         return self.linear(x) * float("nan")
 
 
+class _LateNaNEncoder(_NaNEncoder):
+    """Finite on the classifier's checks before training (eval mode, no gradients), NaN in training."""
+
+    def forward(self, x):
+        out = self.linear(x)
+        return out * float("nan") if self.training and torch.is_grad_enabled() else out
+
+
 def test_module_returning_nan_raises_naming_the_module(data):
-    with pytest.raises(FloatingPointError, match="custom module returns finite outputs") as info:
+    # NaN from the start: caught by the dry forward pass before training.
+    with pytest.raises(ValueError, match="module returned non-finite values"):
         fit(data, module=_NaNEncoder)
+    # NaN once training runs: caught by the per-epoch check in the first epoch.
+    with pytest.raises(FloatingPointError, match="custom module returns finite outputs") as info:
+        fit(data, module=_LateNaNEncoder)
     assert "stage 1" in str(info.value)  # caught in the first epoch, not after the whole fit
 
 
