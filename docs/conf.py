@@ -77,6 +77,9 @@ numpydoc_validation_exclude = {
     # Members inherited from scikit-learn's BaseEstimator and the metadata-routing
     # machinery follow scikit-learn's own docstring conventions.
     r"\.get_params$",
+    # skorch's callback hooks (on_epoch_end, initialize, ...) follow skorch's own conventions.
+    r"\.callbacks\.\w+\.on_\w+$",
+    r"\.callbacks\.\w+\.initialize$",
     r"\.set_params$",
     r"\.get_metadata_routing$",
     r"\.set_\w+_request$",

@@ -36,7 +36,9 @@ CONSTANT_TEACHER_SHARE = 0.99
 class DefenceDecision:
     """What :meth:`Defences.decide` chose for one fit (stored as ``defences_`` on the classifier).
 
-    Attributes
+    Each field is an attribute of the same name.
+
+    Parameters
     ----------
     label_sampling : {'balanced', 'random'}
         How the labeled rows were (taken to be) drawn.
@@ -405,7 +407,18 @@ class Defences(BaseEstimator):
 
 
 def resolve_defences(spec) -> Defences:
-    """The :class:`Defences` that ``ZeroMatchClassifier(defences=spec)`` uses."""
+    """The :class:`Defences` that ``ZeroMatchClassifier(defences=spec)`` uses.
+
+    Parameters
+    ----------
+    spec : {'auto', 'off'} or Defences
+        The classifier's ``defences``: ``'auto'`` gives ``Defences()``, ``'off'`` gives
+        :meth:`Defences.off`, an instance is returned as is.
+
+    Returns
+    -------
+    Defences
+    """
     if isinstance(spec, Defences):
         return spec
     if spec == "off":
