@@ -91,32 +91,39 @@ class BudgetExceededError(LLMProviderError):
 
 
 # --------------------------------------------------------------------------- answers -> labels
+_SEPARATORS = r"[\s_\-]+"
+# A mention starts and ends at a letter or digit boundary; '_' and '-' count as separators.
+_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+
+
 def _normalize_name(name: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", name.strip()).lower()
+    return re.sub(_SEPARATORS, " ", name).strip().lower()
 
 
 def _name_pattern(name: str) -> re.Pattern:
-    parts = [p for p in re.split(r"[\s_\-]+", name.strip()) if p]
-    body = r"[\s_\-]+".join(re.escape(p) for p in parts) if parts else re.escape(name.strip())
-    return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
+    parts = [p for p in re.split(_SEPARATORS, name) if p]
+    return re.compile(_BEFORE + _SEPARATORS.join(re.escape(p) for p in parts) + _AFTER, re.IGNORECASE)
 
 
 def _class_patterns(names: list[str]) -> list[re.Pattern]:
-    seen: dict[str, str] = {}
     for name in names:
-        if not name.strip():
+        if not _normalize_name(name):
             raise ValueError(
-                "A class name is empty; the LLM's answers could never name that class. Give every "
-                "class a non-empty name with class_names=[...]."
+                f"The class name {name!r} is empty or only spaces, '_' and '-'; the LLM's answers could "
+                f"never name that class. Give every class a name with letters or digits with "
+                f"class_names=[...]."
             )
-        norm = _normalize_name(name)
-        if norm in seen:
-            raise ValueError(
-                f"The class names {seen[norm]!r} and {name!r} are the same up to case, spaces, '_' or "
-                f"'-', so answers cannot tell them apart. Give distinct names with class_names=[...]."
-            )
-        seen[norm] = name
-    return [_name_pattern(n) for n in names]
+    patterns = [_name_pattern(n) for n in names]
+    cores = [" ".join(re.split(_SEPARATORS, n)).strip() for n in names]
+    for i, pattern in enumerate(patterns):
+        for j in range(len(names)):
+            if i != j and pattern.fullmatch(cores[j]):
+                raise ValueError(
+                    f"The class names {names[min(i, j)]!r} and {names[max(i, j)]!r} are the same up to "
+                    f"case, spaces, '_' or '-', so answers cannot tell them apart. Give distinct names "
+                    f"with class_names=[...]."
+                )
+    return patterns
 
 
 def _mentions(answer: str, patterns: list[re.Pattern]) -> list[tuple[int, int, int]]:
@@ -145,8 +152,9 @@ def parse_answer(answer: str, class_names: list[str]) -> int | None:
     The rule, the one :class:`LLMProvider` applies:
 
     1. A class is *named* where its name occurs in the answer as a whole word
-       (not inside a longer word), ignoring case; spaces, ``_`` and ``-``
-       inside a name match any run of those characters.
+       (not inside a longer word: no letter or digit right before or after
+       it), ignoring case; spaces, ``_`` and ``-`` in a name match any run
+       of those characters, and count as separators, not letters.
     2. If several classes are named, the one named **first** wins (models
        asked for a category put it first; later words are explanations).
     3. At the same position the **longest** name wins ("world news" over
