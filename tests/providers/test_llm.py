@@ -28,8 +28,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 pytest.importorskip("openai")
 
 from zeromatch_sk.providers import LLMProvider, TeacherError, teacher_predict_proba
-from zeromatch_sk.testing import FakeLLMServer, tokenize
 from zeromatch_sk.providers._llm import BudgetExceededError, LLMProviderError, parse_answer
+from zeromatch_sk.testing import FakeLLMServer, tokenize
 
 CLASSES = ["business", "sports", "technology", "world"]
 ANSWERS = {

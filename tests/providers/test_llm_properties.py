@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -45,9 +46,7 @@ def test_an_answer_that_is_exactly_a_class_name_finds_that_class(names, data):
     assert parse_answer(names[j], names) == j
     # Surrounding whitespace and a full stop do not change it.
     assert parse_answer(f"  {names[j]}\n", names) == j
-    if not names[j].rstrip().endswith((".", "_", "-")) and not any(
-        n.strip().startswith(".") for n in names
-    ):
+    if not names[j].rstrip().endswith((".", "_", "-")) and not any(n.strip().startswith(".") for n in names):
         assert parse_answer(names[j] + ".", names) == j
 
 
@@ -88,7 +87,7 @@ def test_the_class_found_is_named_in_the_answer_and_none_is_named_earlier(answer
 @given(answer=st.text(max_size=120), names=names_lists)
 def test_mentions_do_not_overlap_and_run_left_to_right(answer, names):
     spans = _mentions(answer, _class_patterns(names))
-    for (s0, e0, _), (s1, _e1, _) in zip(spans, spans[1:]):
+    for (s0, e0, _), (s1, _e1, _) in itertools.pairwise(spans):
         assert s0 < e0 <= s1
 
 

@@ -33,7 +33,9 @@ def _as_array(X: Any, owner: str, hint: str) -> np.ndarray:
             f"{type(X).__name__}."
         )
     if arr.dtype.kind in "biufc":
-        raise TypeError(f"Texts are needed, but {owner} holds numbers (dtype {arr.dtype}, shape {arr.shape})." + hint)
+        raise TypeError(
+            f"Texts are needed, but {owner} holds numbers (dtype {arr.dtype}, shape {arr.shape})." + hint
+        )
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
