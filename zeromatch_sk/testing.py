@@ -114,7 +114,7 @@ class Fault:
     content : object
         Answer HTTP 200 with this JSON value as the message content (e.g.
         ``5``, ``None`` or a list, to test clients against a broken server);
-        :data:`NO_CONTENT` (the default) leaves the content alone.
+        ``NO_CONTENT`` (the default) leaves the content alone.
     """
 
     status: int | None = None
