@@ -542,9 +542,7 @@ def _record_from_completion(completion, max_answer_chars: int) -> dict:
     if answer is None:  # no content (e.g. a refusal): an answer that names no class
         answer = ""
     if not isinstance(answer, str):
-        raise _Malformed(
-            f"the reply's content is {type(answer).__name__} ({answer!r:.60}), not a string"
-        )
+        raise _Malformed(f"the reply's content is {type(answer).__name__} ({answer!r:.60}), not a string")
     lp = None
     content = getattr(getattr(choice, "logprobs", None), "content", None)
     cut = len(answer) if len(answer) > max_answer_chars else None
