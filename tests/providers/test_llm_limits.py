@@ -238,3 +238,37 @@ def test_concurrency_limit_holds_and_nothing_is_asked_twice():
         make(srv, max_concurrency=5).predict_proba(texts[::-1], CLASSES)  # all from the cache
         assert srv.n_requests == 200
     np.testing.assert_array_equal(P, np.eye(4)[[1] * 400])
+
+
+@pytest.mark.filterwarnings("ignore:LLMProvider.*named no class")
+def test_a_huge_body_without_content_length_is_refused_as_it_streams_in():
+    """The size check does not rely on Content-Length: it counts bytes as they arrive."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent = []
+
+    def serve_once():
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n")
+            chunk = b'{"choices": [{"message": {"content": "' + b"x" * 65536
+            try:
+                for _ in range(200):  # up to 13 MB, never finished
+                    conn.sendall(chunk)
+                    sent.append(len(chunk))
+            except OSError:  # the client hung up: what this test wants
+                pass
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    teacher = LLMProvider(model="m", base_url=url, verbose=0, max_retries=0)
+    with pytest.warns(UserWarning, match="refused without being read whole"):
+        P = teacher.predict_proba(["A late goal."], CLASSES)
+    thread.join(timeout=10)
+    listener.close()
+    np.testing.assert_array_equal(P, np.full((1, 4), 0.25))
+    assert teacher.usage_["answers_refused"] == 1
+    assert sum(sent) < 200 * 65536  # the client stopped reading long before the end
