@@ -10,7 +10,7 @@ pseudo-labels, caches every answer, and hands the probability matrix to
 :class:`~zeromatch_sk.ZeroMatchClassifier`.
 
 So that this example runs offline in a few seconds, the "LLM" is
-:class:`~zeromatch_sk.providers._fake_llm_server.FakeLLMServer`: a small HTTP
+:class:`~zeromatch_sk.testing.FakeLLMServer`: a small HTTP
 server on ``127.0.0.1`` that speaks the same protocol and answers from a fixed
 table. The last cells show how to point the same code at a real endpoint.
 """
@@ -93,7 +93,7 @@ print(f"{len(texts)} texts, classes {classes.tolist()}; e.g. {texts[0]!r}")
 # it answers in varied formats, is sometimes unsure (a probability spread over
 # several replies, returned as token log-probabilities), sometimes wrong, and
 # sometimes names no class at all.
-from zeromatch_sk.providers._fake_llm_server import FakeLLMServer
+from zeromatch_sk.testing import FakeLLMServer
 
 table = {}
 for topic, phrases in PHRASES.items():

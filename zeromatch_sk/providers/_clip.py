@@ -282,7 +282,7 @@ class ClipBackend:
 
     def embed_prompts(self, prompts, *, memory=None, batch_size=32, verbose=1):
         """Raw text-tower embeddings of ``prompts``, shape (n, embed_dim), float32."""
-        from ._sentence import check_texts
+        from ._texts import check_texts
 
         prompts = check_texts(prompts, owner="prompts")
         return embed(

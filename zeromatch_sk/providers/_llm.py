@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -43,6 +44,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseProvider, TeacherError, resolve_class_names
+from ._texts import check_texts
 
 __all__ = [
     "DEFAULT_PROMPT",
@@ -70,6 +72,10 @@ PLACEHOLDER_API_KEY = "no-key-set"
 _MIN_LOGPROB = math.log(1e-4)
 _CACHE_FORMAT = 1
 _POLL_SECONDS = 0.1
+#: A response body may hold this many bytes per character of ``max_answer_chars``
+#: (log-probabilities make bodies far larger than the answer), and at least 1 MiB.
+_BODY_BYTES_PER_CHAR = 512
+_MIN_BODY_BYTES = 1 << 20
 
 
 class LLMProviderError(TeacherError, RuntimeError):
@@ -85,32 +91,39 @@ class BudgetExceededError(LLMProviderError):
 
 
 # --------------------------------------------------------------------------- answers -> labels
+_SEPARATORS = r"[\s_\-]+"
+# A mention starts and ends at a letter or digit boundary; '_' and '-' count as separators.
+_BEFORE, _AFTER = r"(?<![^\W_])", r"(?![^\W_])"
+
+
 def _normalize_name(name: str) -> str:
-    return re.sub(r"[\s_\-]+", " ", name.strip()).lower()
+    return re.sub(_SEPARATORS, " ", name).strip().lower()
 
 
 def _name_pattern(name: str) -> re.Pattern:
-    parts = [p for p in re.split(r"[\s_\-]+", name.strip()) if p]
-    body = r"[\s_\-]+".join(re.escape(p) for p in parts) if parts else re.escape(name.strip())
-    return re.compile(r"(?<!\w)" + body + r"(?!\w)", re.IGNORECASE)
+    parts = [p for p in re.split(_SEPARATORS, name) if p]
+    return re.compile(_BEFORE + _SEPARATORS.join(re.escape(p) for p in parts) + _AFTER, re.IGNORECASE)
 
 
 def _class_patterns(names: list[str]) -> list[re.Pattern]:
-    seen: dict[str, str] = {}
     for name in names:
-        if not name.strip():
+        if not _normalize_name(name):
             raise ValueError(
-                "A class name is empty; the LLM's answers could never name that class. Give every "
-                "class a non-empty name with class_names=[...]."
+                f"The class name {name!r} is empty or only spaces, '_' and '-'; the LLM's answers could "
+                f"never name that class. Give every class a name with letters or digits with "
+                f"class_names=[...]."
             )
-        norm = _normalize_name(name)
-        if norm in seen:
-            raise ValueError(
-                f"The class names {seen[norm]!r} and {name!r} are the same up to case, spaces, '_' or "
-                f"'-', so answers cannot tell them apart. Give distinct names with class_names=[...]."
-            )
-        seen[norm] = name
-    return [_name_pattern(n) for n in names]
+    patterns = [_name_pattern(n) for n in names]
+    cores = [" ".join(re.split(_SEPARATORS, n)).strip() for n in names]
+    for i, pattern in enumerate(patterns):
+        for j in range(len(names)):
+            if i != j and pattern.fullmatch(cores[j]):
+                raise ValueError(
+                    f"The class names {names[min(i, j)]!r} and {names[max(i, j)]!r} are the same up to "
+                    f"case, spaces, '_' or '-', so answers cannot tell them apart. Give distinct names "
+                    f"with class_names=[...]."
+                )
+    return patterns
 
 
 def _mentions(answer: str, patterns: list[re.Pattern]) -> list[tuple[int, int, int]]:
@@ -139,8 +152,9 @@ def parse_answer(answer: str, class_names: list[str]) -> int | None:
     The rule, the one :class:`LLMProvider` applies:
 
     1. A class is *named* where its name occurs in the answer as a whole word
-       (not inside a longer word), ignoring case; spaces, ``_`` and ``-``
-       inside a name match any run of those characters.
+       (not inside a longer word: no letter or digit right before or after
+       it), ignoring case; spaces, ``_`` and ``-`` in a name match any run
+       of those characters, and count as separators, not letters.
     2. If several classes are named, the one named **first** wins (models
        asked for a category put it first; later words are explanations).
     3. At the same position the **longest** name wins ("world news" over
@@ -225,58 +239,139 @@ def _soft_row(lp: list, answer: str, start: int, index: int, norm_names: list[st
 
 
 # --------------------------------------------------------------------------- inputs
-def _check_texts(X: Any) -> list[str]:
-    if isinstance(X, (str, bytes)):
-        raise TypeError(
-            "X is a single string; LLMProvider labels one text per row. Pass a list of texts, e.g. [text]."
-        )
-    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:  # pandas DataFrame
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"X is a DataFrame with {X.shape[1]} columns; LLMProvider needs one text per row. "
-                f"Pass the text column, e.g. df['text']."
-            )
-        X = X.iloc[:, 0]
-    if hasattr(X, "to_numpy"):  # pandas Series
-        X = X.to_numpy(dtype=object)
+_EMBEDDINGS_HINT = (
+    " If X holds embeddings or other features, label the raw texts instead: "
+    "P = teacher.predict_proba(texts, classes), then fit(X, y, pseudo_labels=P). A table of values "
+    "is read as a pandas DataFrame (see row_format)."
+)
+
+
+def _format_value(value: Any) -> str:
     try:
-        arr = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"X must be a sequence of texts (str), got {type(X).__name__}: {exc}") from None
-    if arr.ndim == 0:
-        raise TypeError(
-            f"X must be a sequence of texts (a list, an array or a pandas Series), got {type(X).__name__}."
-        )
-    hint = (
-        " If X holds embeddings or other features, label the raw texts instead: "
-        "P = teacher.predict_proba(texts, classes), then fit(X, y, pseudo_labels=P)."
-    )
-    if arr.dtype.kind in "biufc":
-        raise TypeError(
-            f"LLMProvider needs texts, but X holds numbers (dtype {arr.dtype}, shape {arr.shape})." + hint
-        )
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
+        import pandas as pd
+
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return "NA"
+    except ImportError:  # pragma: no cover - a DataFrame implies pandas
+        pass
+    return str(value)
+
+
+def _serialise_rows(df: Any, row_format: Any) -> list[str]:
+    """One text per DataFrame row: ``column: value`` lines, a format string, or a callable."""
+    columns = [str(c) for c in df.columns]
+    texts = []
+    for values in df.itertuples(index=False, name=None):
+        row = dict(zip(columns, values))
+        if row_format is None:
+            text = "\n".join(f"{c}: {_format_value(v)}" for c, v in row.items())
+        elif callable(row_format):
+            text = row_format(row)
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"row_format returned {type(text).__name__}, not a str; make the callable return "
+                    f"the row's text."
+                )
+        else:
+            try:
+                text = row_format.format_map(row)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"row_format={row_format!r} cannot be filled from a row ({type(exc).__name__}: {exc}); "
+                    f"its fields must be column names in braces, e.g. '{{{columns[0]}}}' (columns: "
+                    f"{columns[:10]}), or pass a callable row -> str."
+                ) from None
+        texts.append(text)
+    return texts
+
+
+def _row_texts(X: Any, row_format: Any) -> list[str]:
+    """The text of each row: texts as given, or DataFrame rows serialised."""
+    is_frame = hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2
+    if is_frame and (row_format is not None or X.shape[1] != 1):
+        X = _serialise_rows(X, row_format)
+    elif row_format is not None:
         raise ValueError(
-            f"X has shape {arr.shape}; LLMProvider needs one text per row: a 1-D sequence of strings "
-            f"or a single column." + hint
+            f"row_format applies to the rows of a pandas DataFrame, but X is a {type(X).__name__}. Pass "
+            f"a DataFrame, or leave row_format=None for texts."
         )
-    bad = [i for i, t in enumerate(arr) if not isinstance(t, str)]
-    if bad:
-        examples = ", ".join(f"row {i} is {type(arr[i]).__name__} ({arr[i]!r:.40})" for i in bad[:3])
-        fix = " Decode bytes with .decode()." if any(isinstance(arr[i], bytes) for i in bad) else ""
-        raise TypeError(
-            f"X must hold texts (str), but {len(bad)} rows do not: {examples}. Drop or fill missing "
-            f"texts before labelling.{fix}"
-        )
-    empty = [i for i, t in enumerate(arr) if not t.strip()]
-    if empty:
-        raise ValueError(
-            f"{len(empty)} rows of X are empty or whitespace-only (rows {empty[:10]}); an LLM cannot "
-            f"label them. Drop those rows, or fill them with a placeholder text."
-        )
-    return [str(t) for t in arr]
+    return check_texts(X, owner="X", allow_empty=True, hint=_EMBEDDINGS_HINT)
+
+
+# --------------------------------------------------------------------------- HTTP: deadline and size
+class _TooLarge(Exception):
+    """A response body exceeded its byte limit; it was not read further."""
+
+    def __init__(self, nbytes: int, limit: int):
+        super().__init__(f"response body over {limit} bytes ({nbytes} read)")
+        self.nbytes, self.limit = nbytes, limit
+
+
+def _httpx_module(openai):
+    """The HTTP package the installed openai client is built on (httpx, or its successor)."""
+    for cls in openai.DefaultHttpxClient.__mro__[1:]:
+        root = cls.__module__.split(".")[0]
+        if root != "openai":
+            return importlib.import_module(root)
+    raise ImportError("cannot tell which HTTP package the openai client uses")  # pragma: no cover
+
+
+def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int, stop: threading.Event):
+    """An HTTP client whose every request ends within ``timeout`` and reads at most ``max_bytes``.
+
+    The client's own timeouts bound each read; here the whole request gets a
+    deadline (each phase's timeout is what is left of it, and the body is
+    checked as it arrives), bodies beyond ``max_bytes`` are refused as they
+    stream in (never held whole), and a stopping run ends its requests.
+    """
+    httpx = _httpx_module(openai)
+
+    class Stream(httpx.SyncByteStream):
+        def __init__(self, inner, request, deadline):
+            self.inner, self.request, self.deadline = inner, request, deadline
+
+        def __iter__(self):
+            total = 0
+            for chunk in self.inner:
+                total += len(chunk)
+                if total > max_bytes:
+                    raise _TooLarge(total, max_bytes)
+                if stop.is_set():
+                    raise httpx.ReadError("the run is stopping", request=self.request)
+                if time.monotonic() > self.deadline:
+                    raise httpx.ReadTimeout(f"no complete answer within {timeout} s", request=self.request)
+                yield chunk
+
+        def close(self):
+            self.inner.close()
+
+    class Transport(httpx.BaseTransport):
+        def __init__(self):
+            limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+            self.inner = httpx.HTTPTransport(limits=limits)
+
+        def handle_request(self, request):
+            deadline = time.monotonic() + timeout
+            phases = dict(request.extensions.get("timeout") or {})
+            for phase in ("connect", "read", "write", "pool"):
+                phases[phase] = min(timeout, phases.get(phase) or timeout)
+            request.extensions = {**request.extensions, "timeout": phases}
+            response = self.inner.handle_request(request)
+            length = response.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > max_bytes:
+                response.close()
+                raise _TooLarge(int(length), max_bytes)
+            return httpx.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=Stream(response.stream, request, deadline),
+                extensions=response.extensions,
+            )
+
+        def close(self):
+            self.inner.close()
+
+    return openai.DefaultHttpxClient(transport=Transport(), timeout=timeout)
 
 
 # --------------------------------------------------------------------------- caches
@@ -437,15 +532,24 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
-def _record_from_completion(completion) -> dict:
+def _record_from_completion(completion, max_answer_chars: int) -> dict:
     choices = getattr(completion, "choices", None)
     if not choices:
         raise _Malformed("the response holds no choices")
     choice = choices[0]
     message = getattr(choice, "message", None)
-    answer = getattr(message, "content", None) or ""
+    answer = getattr(message, "content", None)
+    if answer is None:  # no content (e.g. a refusal): an answer that names no class
+        answer = ""
+    if not isinstance(answer, str):
+        raise _Malformed(f"the reply's content is {type(answer).__name__} ({answer!r:.60}), not a string")
     lp = None
     content = getattr(getattr(choice, "logprobs", None), "content", None)
+    cut = len(answer) if len(answer) > max_answer_chars else None
+    if cut is not None:
+        # The class named first is read from what is kept; the tokens no longer
+        # line up with the answer, so the row is one-hot.
+        answer, content = answer[:max_answer_chars], None
     if content and all(getattr(t, "logprob", None) is not None for t in content):
         lp = []
         for t in content:
@@ -458,20 +562,25 @@ def _record_from_completion(completion) -> dict:
             ]
             lp.append([t.token, t.logprob, nbytes, alternatives])
     usage = getattr(completion, "usage", None)
-    return {
+    record = {
         "answer": answer,
         "finish": getattr(choice, "finish_reason", None),
         "pt": int(getattr(usage, "prompt_tokens", 0) or 0),
         "ct": int(getattr(usage, "completion_tokens", 0) or 0),
         "lp": lp,
     }
+    if cut is not None:
+        record["cut"] = cut
+    return record
 
 
 class _Run:
     """Requests of one ``predict_proba`` call, shared by the worker threads."""
 
-    def __init__(self, provider: LLMProvider, client, store, openai, ask_logprobs: bool):
-        self.client, self.store, self.openai = client, store, openai
+    def __init__(self, provider: LLMProvider, store, openai, ask_logprobs: bool, patterns: list):
+        self.client, self.store, self.openai = None, store, openai
+        self.patterns = patterns
+        self.max_answer_chars = int(provider.max_answer_chars)
         self.model = provider.model
         self.temperature = float(provider.temperature)
         self.max_tokens = provider.max_tokens
@@ -536,24 +645,44 @@ class _Run:
             delay = max(delay, hint)
         return min(delay, self.backoff_max)
 
+    def _count_attempt(self, job: _Job, attempt: int) -> bool:
+        """Book one HTTP request for ``job``; return whether to ask for log-probabilities."""
+        if self.stop.is_set():
+            raise _Cancelled()
+        with self.lock:
+            if not job.sent:
+                job.sent = True
+                self.unsent -= 1
+            elif self.budget_requests is not None and self.requests + self.unsent >= self.budget_requests:
+                raise _BudgetHit("budget_requests")
+            self.requests += 1
+            if attempt:
+                self.retries += 1
+            return self.ask_logprobs
+
+    def _answer(self, job: _Job, use_logprobs: bool) -> dict:
+        """One request's record, parsed before anything is cached: what cannot be parsed raises."""
+        try:
+            record = _record_from_completion(self._request(job.messages, use_logprobs), self.max_answer_chars)
+            _mentions(record["answer"], self.patterns)
+        except _TooLarge:
+            raise
+        except Exception as exc:
+            too_large = _cause(exc, _TooLarge)
+            if too_large is not None:
+                raise too_large from None
+            raise
+        return record
+
     def fetch(self, job: _Job) -> dict:
-        """Worker: ask for one text, retrying transient failures; store the answer."""
+        """Worker: ask for one text, retrying transient failures; store the parsed answer."""
         attempt = 0
         while True:
-            if self.stop.is_set():
-                raise _Cancelled()
-            with self.lock:
-                if not job.sent:
-                    job.sent = True
-                    self.unsent -= 1
-                elif self.budget_requests is not None and self.requests + self.unsent >= self.budget_requests:
-                    raise _BudgetHit("budget_requests")
-                self.requests += 1
-                if attempt:
-                    self.retries += 1
-                use_logprobs = self.ask_logprobs
+            use_logprobs = self._count_attempt(job, attempt)
             try:
-                record = _record_from_completion(self._request(job.messages, use_logprobs))
+                record = self._answer(job, use_logprobs)
+            except _TooLarge as exc:  # refused, not retried: the same request would send the same
+                return {"answer": "", "finish": None, "pt": 0, "ct": 0, "lp": None, "refused": exc.nbytes}
             except Exception as exc:  # classified below
                 kind = _error_kind(exc, self.openai)
                 if kind == "logprobs" and use_logprobs and self.logprobs_mode == "auto":
@@ -577,6 +706,16 @@ class _Run:
                 if record["pt"] and job.chars:
                     self.tokens_per_char = max(self.tokens_per_char, record["pt"] / job.chars)
             return record
+
+
+def _cause(exc: BaseException, kind: type) -> BaseException | None:
+    """The first exception of type ``kind`` in ``exc``'s chain of causes."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, kind):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 class _Secret(str):
@@ -651,7 +790,11 @@ class LLMProvider(BaseProvider):
         409), timeouts, connection errors and malformed responses. Other
         errors (bad key, unknown model, ...) stop at once.
     timeout : float, default=30.0
-        Seconds one request may take before it counts as failed (retried).
+        Deadline, in seconds, for each whole request (connecting, sending,
+        waiting and reading the answer): a request not answered in full by
+        then counts as failed (retried). A server that trickles its answer
+        is cut off at the deadline; one that goes silent, at most
+        ``timeout`` seconds after its last byte.
     backoff_base, backoff_max : float, default=0.5, 20.0
         Retry ``r`` waits ``d / 2 + uniform(0, d / 2)`` seconds with
         ``d = min(backoff_max, backoff_base * 2**r)``, at least the
@@ -673,6 +816,27 @@ class LLMProvider(BaseProvider):
         call may use. A request is sent only if its estimated cost (from the
         prompt length, calibrated on the answers so far, plus ``max_tokens``)
         fits in what is left.
+    row_format : str, callable or None, default=None
+        How a row of a pandas DataFrame ``X`` becomes the ``{text}`` of its
+        prompt. ``None``: one ``column: value`` line per column (missing
+        values as ``NA``); a DataFrame with a single column is read as that
+        column's texts. A format string such as ``"{age}-year-old, {job}"``
+        fills its ``{column}`` fields from the row; a callable ``f(row) ->
+        str`` gets the row as a dict ``{column: value}``.
+    max_prompt_chars : int or None, default=32000
+        Longest prompt (all messages, in characters) sent. A row whose text
+        would make it longer is cut to the characters that fit, with a
+        warning naming how many rows were cut (``usage_["prompts_cut"]``).
+        ``None`` sends every text whole.
+    max_answer_chars : int, default=4096
+        Longest answer kept. A longer answer is cut to this many characters
+        before it is parsed and cached (the class it names first is read
+        from what is kept; the row is one-hot), with a warning
+        (``usage_["answers_cut"]``). A response body over ``512 *
+        max_answer_chars`` bytes (at least 1 MiB; 2 MiB by default) is
+        refused as it streams in, never held whole: its row names no class,
+        is not cached (a rerun asks again) and is counted in
+        ``usage_["answers_refused"]``, with a warning.
     verbose : int, default=1
         0 is silent; 1 shows a progress bar over rows and a usage summary.
 
@@ -682,8 +846,10 @@ class LLMProvider(BaseProvider):
         Usage of the last call: ``rows``, ``unique_texts``, ``cache_hits``
         (distinct texts answered from the cache), ``requests`` (HTTP requests
         sent, retries included), ``retries``, ``answers``, ``prompt_tokens``,
-        ``completion_tokens``, ``total_tokens``, ``elapsed_s`` and
-        ``requests_per_s``. Set even when the call fails.
+        ``completion_tokens``, ``total_tokens``, ``elapsed_s``,
+        ``requests_per_s``, and what the size limits did: ``prompts_cut``
+        (rows), ``answers_cut`` and ``answers_refused`` (rows). Set even
+        when the call fails.
     answers_ : ndarray of shape (n_samples,), dtype=object
         The raw answer for each row of the last call.
     n_unparseable_ : int
@@ -707,9 +873,16 @@ class LLMProvider(BaseProvider):
     the parsed class, and the masses are normalised. Answers the tokens do
     not line up with, or without log-probabilities, give one-hot rows.
 
-    **Interruptions.** On Ctrl-C or a final failure no new request is sent;
-    requests in flight finish (at most ``timeout`` seconds; press Ctrl-C
-    again to abandon them) and their answers are cached.
+    **Interruptions.** On Ctrl-C or a final failure no new request is sent
+    and the call returns at once; requests in flight end within ``timeout``
+    seconds in the background (a reply still arriving stops at its next
+    bytes), and answers that complete are cached.
+
+    **Parsing before caching.** An answer is parsed before it is written to
+    the cache; a reply whose content is not a string (a number, a list) is
+    a malformed response: retried, then an error, and never cached. A
+    missing content (``null``, e.g. a refusal) is an answer that names no
+    class.
 
     **Cache keys** include the messages but not ``default_label`` or the
     parsing rule, so those can change without asking again. With
@@ -719,7 +892,7 @@ class LLMProvider(BaseProvider):
     Examples
     --------
     >>> from zeromatch_sk.providers import LLMProvider
-    >>> from zeromatch_sk.providers._fake_llm_server import FakeLLMServer
+    >>> from zeromatch_sk.testing import FakeLLMServer
     >>> texts = ["A late goal won the cup.", "Stocks fell sharply.", "A goal at last!"]
     >>> with FakeLLMServer({"goal": "sports", "Stocks": "Business."}) as server:
     ...     teacher = LLMProvider(model="any", base_url=server.base_url, verbose=0)
@@ -759,6 +932,9 @@ class LLMProvider(BaseProvider):
         "cache": [str, os.PathLike, None],
         "budget_requests": [Interval(Integral, 0, None, closed="left"), None],
         "budget_tokens": [Interval(Integral, 0, None, closed="left"), None],
+        "row_format": [str, callable, None],
+        "max_prompt_chars": [Interval(Integral, 1, None, closed="left"), None],
+        "max_answer_chars": [Interval(Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
     }
 
@@ -784,6 +960,9 @@ class LLMProvider(BaseProvider):
         cache=None,
         budget_requests=None,
         budget_tokens=None,
+        row_format=None,
+        max_prompt_chars=32_000,
+        max_answer_chars=4_096,
         verbose=1,
     ):
         self.model = model
@@ -805,6 +984,9 @@ class LLMProvider(BaseProvider):
         self.cache = cache
         self.budget_requests = budget_requests
         self.budget_tokens = budget_tokens
+        self.row_format = row_format
+        self.max_prompt_chars = max_prompt_chars
+        self.max_answer_chars = max_answer_chars
         self.verbose = verbose
 
     # ------------------------------------------------------------------ helpers
@@ -886,6 +1068,20 @@ class LLMProvider(BaseProvider):
         messages.append({"role": "user", "content": content})
         return messages
 
+    def _text_room(self, labels: str) -> int | None:
+        """Most characters of a row's text that keep the prompt within ``max_prompt_chars``."""
+        if self.max_prompt_chars is None:
+            return None
+        overhead = sum(len(m["content"]) for m in self._messages("", labels))
+        room = (int(self.max_prompt_chars) - overhead) // self.prompt.count("{text}")
+        if room < 1:
+            raise ValueError(
+                f"max_prompt_chars={self.max_prompt_chars} leaves no room for the row's text: the prompt "
+                f"and system_prompt with the class names filled in take {overhead} characters. Raise "
+                f"max_prompt_chars (or pass None), or shorten prompt / system_prompt."
+            )
+        return room
+
     def _key(self, endpoint: str, messages: list[dict], ask_logprobs: bool) -> str:
         payload = {
             "format": _CACHE_FORMAT,
@@ -917,9 +1113,11 @@ class LLMProvider(BaseProvider):
 
         Parameters
         ----------
-        X : sequence of str of shape (n_samples,)
+        X : sequence of str of shape (n_samples,), or pandas DataFrame
             Texts: a list, a 1-D array, a pandas Series, or a 2-D array /
-            DataFrame with a single text column.
+            DataFrame with a single text column. A DataFrame with several
+            columns (or any DataFrame when ``row_format`` is given) is a
+            table: each row becomes a text through ``row_format``.
         classes : array-like of shape (n_classes,)
             The classes, in column order.
 
@@ -940,32 +1138,20 @@ class LLMProvider(BaseProvider):
             ``budget_requests`` or ``budget_tokens`` would be exceeded.
         """
         self._check_params()
-        texts = _check_texts(X)
+        texts = _row_texts(X, self.row_format)
         classes = np.asarray(classes)
         names = resolve_class_names(classes, self.class_names, owner="LLMProvider")
         patterns = _class_patterns(names)
         default_index = self._default_index(classes)
-        n = len(texts)
         endpoint = self._endpoint()
         ask_logprobs = self.logprobs is True or self.logprobs == "auto"
-        labels = ", ".join(names)
-
-        jobs: dict[str, _Job] = {}
-        row_keys = []
-        for text in texts:
-            messages = self._messages(text, labels)
-            key = self._key(endpoint, messages, ask_logprobs)
-            job = jobs.get(key)
-            if job is None:
-                job = jobs[key] = _Job(key, messages)
-            job.rows += 1
-            row_keys.append(key)
+        jobs, row_keys, n_cut = self._jobs(texts, ", ".join(names), endpoint, ask_logprobs)
 
         store = self._store()
         records = store.get_many(jobs)
         missing = [job for key, job in jobs.items() if key not in records]
         self.usage_ = usage = {
-            "rows": n,
+            "rows": len(texts),
             "unique_texts": len(jobs),
             "cache_hits": len(records),
             "requests": 0,
@@ -976,11 +1162,15 @@ class LLMProvider(BaseProvider):
             "total_tokens": 0,
             "elapsed_s": 0.0,
             "requests_per_s": 0.0,
+            "prompts_cut": n_cut,
+            "answers_cut": 0,
+            "answers_refused": 0,
         }
         if missing:
-            self._ask(missing, records, row_keys, store, endpoint, ask_logprobs, usage)
+            self._ask(missing, records, row_keys, store, endpoint, ask_logprobs, usage, patterns)
 
         P, answers, counts = self._rows(row_keys, records, patterns, names, default_index)
+        usage.update(answers_cut=counts["cut"], answers_refused=counts["refused"])
         self.answers_ = answers
         self.n_unparseable_ = counts["unparseable"]
         self.n_abstained_ = counts["abstained"]
@@ -988,8 +1178,52 @@ class LLMProvider(BaseProvider):
         self._report(usage, counts)
         return P
 
+    def _jobs(self, texts, labels, endpoint, ask_logprobs):
+        """One job per distinct prompt, the key of each row, and how many rows were cut to fit."""
+        room = self._text_room(labels)
+        jobs: dict[str, _Job] = {}
+        row_keys = []
+        n_cut = 0
+        for text in texts:
+            if room is not None and len(text) > room:
+                text, n_cut = text[:room], n_cut + 1
+            messages = self._messages(text, labels)
+            key = self._key(endpoint, messages, ask_logprobs)
+            job = jobs.get(key)
+            if job is None:
+                job = jobs[key] = _Job(key, messages)
+            job.rows += 1
+            row_keys.append(key)
+        if n_cut:
+            warnings.warn(
+                f"LLMProvider: {n_cut} of {len(texts)} rows had texts too long for "
+                f"max_prompt_chars={self.max_prompt_chars}; each was cut to its first {room} characters "
+                f"before it was sent. Raise max_prompt_chars (or pass None) to send them whole, if the "
+                f"model's context allows it.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return jobs, row_keys, n_cut
+
     # ------------------------------------------------------------------ requests
-    def _ask(self, missing, records, row_keys, store, endpoint, ask_logprobs, usage) -> None:
+    def _client(self, openai, endpoint, api_key, stop):
+        max_bytes = max(_MIN_BODY_BYTES, _BODY_BYTES_PER_CHAR * int(self.max_answer_chars))
+        http_client = _bounded_client(
+            openai,
+            timeout=float(self.timeout),
+            max_bytes=max_bytes,
+            connections=int(self.max_concurrency),
+            stop=stop,
+        )
+        return openai.OpenAI(
+            api_key=api_key,
+            base_url=endpoint,
+            timeout=float(self.timeout),
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    def _ask(self, missing, records, row_keys, store, endpoint, ask_logprobs, usage, patterns) -> None:
         try:
             import openai
         except ImportError as exc:
@@ -998,8 +1232,8 @@ class LLMProvider(BaseProvider):
                 'pip install "zeromatch-sk[llm]" (or pip install openai).'
             ) from exc
         api_key, placeholder = self._api_key()
-        client = openai.OpenAI(api_key=api_key, base_url=endpoint, timeout=float(self.timeout), max_retries=0)
-        run = _Run(self, client, store, openai, ask_logprobs)
+        run = _Run(self, store, openai, ask_logprobs, patterns)
+        run.client = client = self._client(openai, endpoint, api_key, run.stop)
         n = len(row_keys)
         from tqdm.auto import tqdm
 
@@ -1011,79 +1245,98 @@ class LLMProvider(BaseProvider):
             unit="row",
             file=sys.stderr,
         )
-        window = int(self.max_concurrency)
-        executor = ThreadPoolExecutor(max_workers=min(window, len(missing)), thread_name_prefix="LLMProvider")
-        pending: dict = {}
-        queue = iter(missing)
-        job = next(queue, None)
-        failure: BaseException | None = None
-        budget = None
-        interrupted = False
+        executor = ThreadPoolExecutor(
+            max_workers=min(int(self.max_concurrency), len(missing)), thread_name_prefix="LLMProvider"
+        )
         start = time.perf_counter()
+        interrupted = True
         try:
-            while True:
-                while job is not None and failure is None and budget is None and len(pending) < window:
-                    budget = run.reserve(job)
-                    if budget is not None:
-                        break
-                    pending[executor.submit(run.fetch, job)] = job
-                    job = next(queue, None)
-                if not pending:
-                    break
-                done, _ = wait(list(pending), timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
-                for future in done:
-                    finished = pending.pop(future)
-                    run.release(finished)
-                    exc = future.exception()
-                    if exc is None:
-                        records[finished.key] = future.result()
-                        pbar.update(finished.rows)
-                    elif isinstance(exc, _BudgetHit):
-                        budget = budget or exc.reason
-                    elif not isinstance(exc, _Cancelled) and failure is None:
-                        failure = exc
-                        run.stop.set()
-                if done and self.verbose:
-                    pbar.set_postfix(requests=run.requests, tokens=run.tokens, refresh=False)
+            failure, budget = self._drive(run, executor, missing, records, pbar)
+            interrupted = False
         except BaseException:  # KeyboardInterrupt, SystemExit: stop, keep what is cached
-            interrupted = True
             run.stop.set()
             raise
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            # After an interruption the requests in flight end on their own
+            # (within timeout); the caller does not wait for them.
+            executor.shutdown(wait=not interrupted, cancel_futures=True)
             pbar.close()
-            client.close()
-            elapsed = time.perf_counter() - start
-            usage.update(
-                requests=run.requests,
-                retries=run.retries,
-                answers=run.answers,
-                prompt_tokens=run.prompt_tokens,
-                completion_tokens=run.completion_tokens,
-                total_tokens=run.tokens,
-                elapsed_s=elapsed,
-                requests_per_s=run.requests / elapsed if elapsed > 0 else 0.0,
-            )
+            if not interrupted:
+                client.close()
+            self._record_usage(usage, run, time.perf_counter() - start)
             if interrupted and self.verbose:
-                done_rows = len(store.get_many(set(row_keys)))
-                print(
-                    f"LLMProvider interrupted: {done_rows} of {usage['unique_texts']} distinct texts are "
-                    f"answered and saved in {self._where()}; call predict_proba again to resume.",
-                    file=sys.stderr,
-                )
+                self._say_interrupted(store, row_keys, usage)
         if failure is not None:
             if not isinstance(failure, _Failed):
                 raise failure
             raise self._failure_error(failure, records, row_keys, endpoint, api_key, placeholder) from None
         if budget is not None:
-            done_rows = sum(1 for key in row_keys if key in records)
-            limit = self.budget_requests if budget == "budget_requests" else self.budget_tokens
-            raise BudgetExceededError(
-                f"LLMProvider stopped before exceeding {budget}={limit}: this call sent {run.requests} "
-                f"requests and used {run.tokens} tokens. {done_rows} of {n} rows are labelled and saved "
-                f"in {self._where()}; {n - done_rows} rows still need an answer. Raise {budget} (or set "
-                f"it to None) and call predict_proba again: answered rows are not asked again."
-            )
+            raise self._budget_error(budget, run, records, row_keys)
+
+    def _drive(self, run, executor, missing, records, pbar):
+        """Keep up to ``max_concurrency`` requests in flight; return (failure, budget hit)."""
+        window = int(self.max_concurrency)
+        pending: dict = {}
+        queue = iter(missing)
+        job = next(queue, None)
+        failure: BaseException | None = None
+        budget = None
+        while True:
+            while job is not None and failure is None and budget is None and len(pending) < window:
+                budget = run.reserve(job)
+                if budget is not None:
+                    break
+                pending[executor.submit(run.fetch, job)] = job
+                job = next(queue, None)
+            if not pending:
+                return failure, budget
+            done, _ = wait(list(pending), timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished = pending.pop(future)
+                run.release(finished)
+                exc = future.exception()
+                if exc is None:
+                    records[finished.key] = future.result()
+                    pbar.update(finished.rows)
+                elif isinstance(exc, _BudgetHit):
+                    budget = budget or exc.reason
+                elif not isinstance(exc, _Cancelled) and failure is None:
+                    failure = exc
+                    run.stop.set()
+            if done and self.verbose:
+                pbar.set_postfix(requests=run.requests, tokens=run.tokens, refresh=False)
+
+    @staticmethod
+    def _record_usage(usage, run, elapsed) -> None:
+        usage.update(
+            requests=run.requests,
+            retries=run.retries,
+            answers=run.answers,
+            prompt_tokens=run.prompt_tokens,
+            completion_tokens=run.completion_tokens,
+            total_tokens=run.tokens,
+            elapsed_s=elapsed,
+            requests_per_s=run.requests / elapsed if elapsed > 0 else 0.0,
+        )
+
+    def _say_interrupted(self, store, row_keys, usage) -> None:
+        done_rows = len(store.get_many(set(row_keys)))
+        print(
+            f"LLMProvider interrupted: {done_rows} of {usage['unique_texts']} distinct texts are "
+            f"answered and saved in {self._where()}; call predict_proba again to resume.",
+            file=sys.stderr,
+        )
+
+    def _budget_error(self, budget, run, records, row_keys) -> BudgetExceededError:
+        n = len(row_keys)
+        done_rows = sum(1 for key in row_keys if key in records)
+        limit = self.budget_requests if budget == "budget_requests" else self.budget_tokens
+        return BudgetExceededError(
+            f"LLMProvider stopped before exceeding {budget}={limit}: this call sent {run.requests} "
+            f"requests and used {run.tokens} tokens. {done_rows} of {n} rows are labelled and saved "
+            f"in {self._where()}; {n - done_rows} rows still need an answer. Raise {budget} (or set "
+            f"it to None) and call predict_proba again: answered rows are not asked again."
+        )
 
     def _failure_error(self, failure, records, row_keys, endpoint, api_key, placeholder) -> LLMProviderError:
         import openai
@@ -1153,7 +1406,7 @@ class LLMProvider(BaseProvider):
         P = np.empty((len(row_keys), k))
         answers = np.empty(len(row_keys), dtype=object)
         parsed: dict[str, tuple] = {}
-        n_unparseable = n_abstained = n_multiple = no_logprobs = truncated = 0
+        n_unparseable = n_abstained = n_multiple = no_logprobs = truncated = cut = refused = 0
         example = None
         for i, key in enumerate(row_keys):
             if key not in parsed:
@@ -1181,7 +1434,9 @@ class LLMProvider(BaseProvider):
                 if example is None:
                     example = answer
             n_multiple += multiple
-            no_logprobs += lacks_logprobs
+            no_logprobs += lacks_logprobs and "refused" not in record
+            cut += "cut" in record
+            refused += "refused" in record
         counts = {
             "unparseable": n_unparseable,
             "abstained": n_abstained,
@@ -1189,6 +1444,8 @@ class LLMProvider(BaseProvider):
             "no_logprobs": no_logprobs,
             "truncated": truncated,
             "example": example,
+            "cut": cut,
+            "refused": refused,
         }
         return P, answers, counts
 
@@ -1209,6 +1466,7 @@ class LLMProvider(BaseProvider):
                 UserWarning,
                 stacklevel=3,
             )
+        self._report_limits(n, counts)
         if self.logprobs is True and no_logprobs:
             warnings.warn(
                 f"LLMProvider: {no_logprobs} of {n} answers came without token log-probabilities, so "
@@ -1226,4 +1484,25 @@ class LLMProvider(BaseProvider):
                 f"{usage['completion_tokens']} completion tokens{rate}; "
                 f"{self.n_unparseable_} answers named no class, {self.n_multiple_} named several.",
                 file=sys.stderr,
+            )
+
+    def _report_limits(self, n, counts) -> None:
+        if counts["cut"]:
+            warnings.warn(
+                f"LLMProvider: {counts['cut']} of {n} answers were longer than "
+                f"max_answer_chars={self.max_answer_chars} and were cut to that many characters before "
+                f"parsing and caching (the class named first is read from what is kept). Lower max_tokens "
+                f"so the model answers briefly, or raise max_answer_chars.",
+                UserWarning,
+                stacklevel=4,
+            )
+        if counts["refused"]:
+            limit = max(_MIN_BODY_BYTES, _BODY_BYTES_PER_CHAR * int(self.max_answer_chars))
+            warnings.warn(
+                f"LLMProvider: {counts['refused']} of {n} responses were larger than {limit} bytes (the "
+                f"limit that max_answer_chars={self.max_answer_chars} sets) and were refused without "
+                f"being read whole; those rows name no class and are not cached, so a rerun asks again. "
+                f"Lower max_tokens so the server sends short answers, or raise max_answer_chars.",
+                UserWarning,
+                stacklevel=4,
             )

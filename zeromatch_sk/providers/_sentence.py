@@ -19,6 +19,7 @@ from .._models import (
     resolve_sentence_model,
     text_digest,
 )
+from ._texts import check_texts
 
 __all__ = ["SentenceTransformerProvider"]
 
@@ -26,48 +27,6 @@ DEFAULT_TEXT_TEMPLATES = ("This text is about {}.",)
 
 # "org/name" or "name": what the Hugging Face hub accepts as a model id.
 _HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
-
-
-def check_texts(X: Any, *, owner: str = "X") -> list[str]:
-    """``X`` as a list of non-empty strings, or an error that says what to fix.
-
-    Accepts a list, tuple, 1-D array or pandas Series of strings, and a single
-    column (a DataFrame or an array of shape (n, 1)).
-
-    Examples
-    --------
-    >>> check_texts(["a cat", "a dog"])
-    ['a cat', 'a dog']
-    """
-    if isinstance(X, (str, bytes)):
-        raise TypeError(f"{owner} must be a list of texts, not a single string; wrap it in a list: [text].")
-    if hasattr(X, "to_numpy"):  # pandas Series or DataFrame
-        X = X.to_numpy()
-    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{owner} must be a 1-D list of texts, got an array of shape {arr.shape}. Pass one text per "
-            "row; to score precomputed embeddings, give a numeric matrix of the model's width instead."
-        )
-    texts = arr.tolist()
-    if not texts:
-        raise ValueError(f"{owner} contains no texts; pass at least one.")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        raise TypeError(
-            f"{owner} must contain only strings, but rows {bad[:10]} hold "
-            f"{sorted({type(texts[i]).__name__ for i in bad})} (e.g. {texts[bad[0]]!r}). Drop those rows or "
-            "convert them to text (missing values usually need dropping, not str())."
-        )
-    empty = [i for i, t in enumerate(texts) if not t.strip()]
-    if empty:
-        raise ValueError(
-            f"{owner} contains empty texts at rows {empty[:10]}{' ...' if len(empty) > 10 else ''}; an empty "
-            "text has nothing to embed. Drop those rows or replace them with a placeholder text."
-        )
-    return texts
 
 
 class SentenceBackend:

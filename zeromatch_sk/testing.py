@@ -1,10 +1,17 @@
-"""A small OpenAI-compatible chat-completions server, for tests, examples and docs.
+"""Test doubles: a small OpenAI-compatible chat-completions server on the loopback interface.
+
+Use it to test code that drives :class:`~zeromatch_sk.providers.LLMProvider`
+(or any ``openai`` client) without a network, a key or a bill; the package's
+own tests, doctests and gallery use it.
 
 :class:`FakeLLMServer` speaks just enough of the ``POST /v1/chat/completions``
 protocol for :class:`~zeromatch_sk.providers.LLMProvider` (or the ``openai``
 client) to talk to it: answers come from a fixed table, token
 log-probabilities are returned on request, and faults (HTTP 429 with
-``Retry-After``, 5xx, slow answers, malformed bodies) can be injected. It
+``Retry-After``, 5xx, slow or trickled answers, malformed bodies, a reply
+whose content is not a string) can be injected. It counts what it received:
+requests in flight at most (``max_in_flight``) and requests per prompt
+(``prompt_counts``). It
 binds to ``127.0.0.1`` on an ephemeral port, uses only the standard library
 (:mod:`http.server` and :mod:`threading`) and never touches the network beyond
 the loopback interface.
@@ -12,7 +19,7 @@ the loopback interface.
 It is a test double, not a model: the reply for a request is looked up by
 substring in the last user message.
 
-Run ``python -m zeromatch_sk.providers._fake_llm_server`` to start one by hand
+Run ``python -m zeromatch_sk.testing`` to start one by hand
 (it prints its ``base_url`` and echoes a tiny answer table until Ctrl-C).
 """
 
@@ -23,12 +30,22 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["FakeLLMServer", "Fault", "tokenize"]
+__all__ = ["NO_CONTENT", "FakeLLMServer", "Fault", "tokenize"]
+
+
+class _NoContent:
+    def __repr__(self) -> str:
+        return "NO_CONTENT"
+
+
+#: ``Fault.content`` when the fault leaves the reply's content alone.
+NO_CONTENT = _NoContent()
 
 # A word piece (with its leading whitespace), one punctuation character (with
 # its leading whitespace), or trailing whitespace. Concatenating the pieces
@@ -92,6 +109,12 @@ class Fault:
         Answer HTTP 200 with a body that is not JSON.
     message : str or None
         Error message in the JSON error body.
+    trickle : float
+        Answer normally, but send the body one byte every ``trickle`` seconds.
+    content : object
+        Answer HTTP 200 with this JSON value as the message content (e.g.
+        ``5``, ``None`` or a list, to test clients against a broken server);
+        ``NO_CONTENT`` (the default) leaves the content alone.
     """
 
     status: int | None = None
@@ -101,6 +124,8 @@ class Fault:
     match: str | None = None
     malformed: bool = False
     message: str | None = None
+    trickle: float = 0.0
+    content: Any = NO_CONTENT
 
     def applies_to(self, user_text: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -120,12 +145,19 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         pass  # no per-request line on stderr
 
-    def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
+    def _send_json(
+        self, status: int, payload: Any, headers: Mapping[str, str] | None = None, trickle: float = 0.0
+    ) -> None:
         body = json.dumps(payload).encode("utf-8")
-        self._send_raw(status, body, "application/json", headers)
+        self._send_raw(status, body, "application/json", headers, trickle)
 
     def _send_raw(
-        self, status: int, body: bytes, ctype: str, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        body: bytes,
+        ctype: str,
+        headers: Mapping[str, str] | None = None,
+        trickle: float = 0.0,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -133,7 +165,15 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if not trickle:
+            self.wfile.write(body)
+            return
+        self.wfile.flush()
+        for i in range(len(body)):  # one byte at a time: each read returns, the answer never ends
+            if self.server.fake._closing.wait(trickle):
+                return
+            self.wfile.write(body[i : i + 1])
+            self.wfile.flush()
 
     def _error(self, status: int, message: str, type_: str, code: str | None = None, headers=None) -> None:
         self._send_json(
@@ -247,6 +287,9 @@ class FakeLLMServer:
         Most requests handled at the same time.
     requests : list of dict
         The JSON body of every request, in arrival order.
+    prompt_counts : collections.Counter
+        Requests received per last user message (a value above 1 means that
+        prompt was asked more than once).
 
     Examples
     --------
@@ -345,6 +388,7 @@ class FakeLLMServer:
             self.n_in_flight = 0
             self.max_in_flight = 0
             self.requests: list[dict] = []
+            self.prompt_counts: Counter[str] = Counter()
             self._faults.clear()
 
     def add_fault(
@@ -357,6 +401,8 @@ class FakeLLMServer:
         match: str | None = None,
         malformed: bool = False,
         message: str | None = None,
+        trickle: float = 0.0,
+        content: Any = NO_CONTENT,
     ) -> Fault:
         """Make the next ``times`` matching requests fail.
 
@@ -380,13 +426,19 @@ class FakeLLMServer:
             Answer HTTP 200 with a body that is not JSON.
         message : str or None
             Error message in the JSON error body.
+        trickle : float, default=0.0
+            Seconds between the bytes of the (otherwise normal) answer's body:
+            a server that keeps a connection alive without ever finishing.
+        content : object, default=NO_CONTENT
+            JSON value sent as the message content instead of the reply text
+            (an int, None, a list, ...).
 
         Returns
         -------
         Fault
             The fault; its ``times`` counts down as requests use it.
         """
-        fault = Fault(status, delay, retry_after, times, match, malformed, message)
+        fault = Fault(status, delay, retry_after, times, match, malformed, message, trickle, content)
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -486,6 +538,7 @@ class FakeLLMServer:
             self.n_in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.n_in_flight)
             self.requests.append(body)
+            self.prompt_counts[user_text] += 1
             fault = self._take_fault(user_text)
         try:
             self._respond(handler, body, user_text, fault)
@@ -527,9 +580,12 @@ class FakeLLMServer:
         if self.latency and self._closing.wait(self.latency):
             return
         completion = self._completion(body, user_text)
+        if fault is not None and fault.content is not NO_CONTENT:
+            completion["choices"][0]["message"]["content"] = fault.content
+            completion["choices"][0]["logprobs"] = None
         with self._lock:
             self.n_answered += 1
-        handler._send_json(200, completion)
+        handler._send_json(200, completion, trickle=0.0 if fault is None else fault.trickle)
 
 
 def main() -> None:  # pragma: no cover - manual use
