@@ -47,14 +47,8 @@ TEXTS = [
 EXPECTED = np.array([1, 0, 3, 2])  # indices into CLASSES
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch):
-    """No real endpoint, no real key, and a fresh process-wide memory cache per test."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CUSTOM_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-    LLMProvider.clear_memory_cache()
-    yield
-    LLMProvider.clear_memory_cache()
+# Every test runs without a real endpoint or key, on a fresh memory cache (conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_llm")
 
 
 @pytest.fixture

@@ -24,13 +24,8 @@ CLASSES = ["business", "sports", "technology", "world"]
 ANSWERS = {"goal": "sports", "Stocks": "Business.", "chip": "technology"}
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CUSTOM_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-    LLMProvider.clear_memory_cache()
-    yield
-    LLMProvider.clear_memory_cache()
+# Every test runs without a real endpoint or key, on a fresh memory cache (conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_llm")
 
 
 def make(server, **params):
