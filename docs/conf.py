@@ -89,15 +89,15 @@ numpydoc_validation_exclude = {
 }
 
 # -- The benchmark table ---------------------------------------------------------
-# overview.rst includes a table made from benchmark_results/results.json (written
+# overview.rst includes a table made from benchmarks/results/results.json (written
 # by ``python -m zeromatch_sk.benchmark``), so the page always shows the results
 # that are in the repository. The table goes to gen_modules/ (git-ignored) with
 # a suffix Sphinx does not treat as a page.
 
-BENCHMARK_JSON = ROOT / "benchmark_results" / "results.json"
+BENCHMARK_JSON = ROOT / "benchmarks" / "results" / "results.json"
 BENCHMARK_TABLE = DOCS / "gen_modules" / "benchmark_table.rst.inc"
 # robustness.rst: the same for ``python -m zeromatch_sk.benchmark --robustness``.
-ROBUSTNESS_JSON = ROOT / "benchmark_results" / "robustness" / "results.json"
+ROBUSTNESS_JSON = ROOT / "benchmarks" / "results" / "robustness" / "results.json"
 ROBUSTNESS_TABLE = DOCS / "gen_modules" / "robustness_table.rst.inc"
 
 
@@ -147,7 +147,9 @@ def _read_results(source, target, command):
     return results, len(seeds) if isinstance(seeds, list) else seeds, relative
 
 
-def write_benchmark_table(source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command="python -m zeromatch_sk.benchmark"):
+def write_benchmark_table(
+    source=BENCHMARK_JSON, target=BENCHMARK_TABLE, command="python -m zeromatch_sk.benchmark"
+):
     """Write the reST table of the benchmark's summary (or a note when there is none)."""
     read = _read_results(source, target, command)
     if read is None:
@@ -204,7 +206,9 @@ def write_case_table(source, target, command):
     table = []
     for name in dict.fromkeys(r["dataset"] for r in summary):
         rows = {r["method"]: r for r in summary if r["dataset"] == name}
-        best = max((r["accuracy_mean"] for r in rows.values() if r["accuracy_mean"] is not None), default=None)
+        best = max(
+            (r["accuracy_mean"] for r in rows.values() if r["accuracy_mean"] is not None), default=None
+        )
         table.append([_text(name), *(_accuracy_cell(rows.get(method), best) for method in methods)])
     out += _list_table(["case", *(_text(m) for m in methods)], table)
     target.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -213,7 +217,7 @@ def write_case_table(source, target, command):
 write_benchmark_table()
 write_benchmark_table(ROBUSTNESS_JSON, ROBUSTNESS_TABLE, "python -m zeromatch_sk.benchmark --robustness")
 # robustness.rst: the done criterion's methods on ten label draws per case.
-ROBUSTNESS_10_JSON = ROOT / "benchmark_results" / "robustness_10_draws" / "results.json"
+ROBUSTNESS_10_JSON = ROOT / "benchmarks" / "results" / "robustness_10_draws" / "results.json"
 write_case_table(
     ROBUSTNESS_10_JSON,
     DOCS / "gen_modules" / "robustness_10_draws_table.rst.inc",

@@ -5,11 +5,11 @@ Accuracy against the label budget
 How many labels does ZeroMatch save? The benchmark
 (``python -m zeromatch_sk.benchmark``, or ``make benchmark``) trains every
 method at several label budgets and seeds and writes
-``benchmark_results/results.json``;
+``benchmarks/results/results.json``;
 :func:`~zeromatch_sk.plotting.plot_budget_curve` draws one line per method
 against the budget, with a band of one standard deviation over seeds.
 
-This example plots the repository's ``benchmark_results/results.json`` when
+This example plots the repository's ``benchmarks/results/results.json`` when
 there is one. Otherwise it makes a small benchmark of its own on
 scikit-learn's digits with a simulated teacher, through
 :func:`zeromatch_sk.benchmark.benchmark_arrays` (the same machinery,
@@ -26,7 +26,7 @@ try:  # run as a script, or by the documentation build
     repo = Path(__file__).resolve().parent.parent
 except NameError:  # pasted into a notebook
     repo = Path.cwd()
-results_file = repo / "benchmark_results" / "results.json"
+results_file = repo / "benchmarks/results" / "results.json"
 
 if results_file.is_file():
     results = json.loads(results_file.read_text())
@@ -71,6 +71,6 @@ fig = plot_budget_curve(results)
 
 # %%
 # A subset of methods or datasets, and another score, are one argument away:
-# ``plot_budget_curve("benchmark_results/results.json", methods=["ZeroMatch",
+# ``plot_budget_curve("benchmarks/results/results.json", methods=["ZeroMatch",
 # "AdaMatch"], datasets=["ag_news"], metric="macro_f1")`` (the benchmark's
 # summary also records ``macro_f1_mean``).

@@ -141,7 +141,9 @@ student = pipe[-1]
 unlabeled = y == -1
 print(f"embedding width: {pipe[0].embedding_dim_}")
 print(f"teacher accuracy on the labeled rows: {student.teacher_accuracy_:.2f} (chance: 0.25)")
-print(f"student accuracy on the unlabeled rows: {np.mean(student.transduction_[unlabeled] == truth[unlabeled]):.2f}")
+print(
+    f"student accuracy on the unlabeled rows: {np.mean(student.transduction_[unlabeled] == truth[unlabeled]):.2f}"
+)
 
 # %%
 # What each model says

@@ -82,7 +82,9 @@ cv = SemiSupervisedKFold(n_splits=4, shuffle=True, random_state=0)
 search = GridSearchCV(pipe, param_grid, cv=cv, scoring=labeled_scorer("accuracy"))
 search.fit(X, y, pseudo_labels=P)
 
-for name, mean, std in zip(names, search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]):
+for name, mean, std in zip(
+    names, search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]
+):
     print(f"{name:24s} {mean:.3f} +/- {std:.3f}")
 print("best:", search.best_params_)
 
@@ -115,8 +117,12 @@ ax.legend(loc="lower left")
 # unlabeled, a luxury a real project does not have:
 best = search.best_estimator_
 unlabeled = y == -1
-print(f"refitted best model on the unlabeled rows: {np.mean(best.predict(X[unlabeled]) == y_true[unlabeled]):.3f}")
-print(f"teacher on the same rows:                  {np.mean(P[unlabeled].argmax(1) == y_true[unlabeled]):.3f}")
+print(
+    f"refitted best model on the unlabeled rows: {np.mean(best.predict(X[unlabeled]) == y_true[unlabeled]):.3f}"
+)
+print(
+    f"teacher on the same rows:                  {np.mean(P[unlabeled].argmax(1) == y_true[unlabeled]):.3f}"
+)
 
 # %%
 # The stock splitter and scorer, for contrast: ``StratifiedKFold`` treats

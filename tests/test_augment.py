@@ -43,8 +43,12 @@ def test_views_are_reproducible_and_only_labelled_views_ask_for_labels():
         a = view(xb, torch.Generator().manual_seed(3))
         b = view(xb, torch.Generator().manual_seed(3))
         assert torch.equal(a, b) and not torch.equal(a, xb)
-    assert Scarf(donors="balanced").uses_labels and Scarf(donors="class").uses_labels and not Scarf().uses_labels
-    assert not getattr(GaussianNoise(), "uses_labels", False) and not getattr(Identity(), "uses_labels", False)
+    assert (
+        Scarf(donors="balanced").uses_labels and Scarf(donors="class").uses_labels and not Scarf().uses_labels
+    )
+    assert not getattr(GaussianNoise(), "uses_labels", False) and not getattr(
+        Identity(), "uses_labels", False
+    )
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,13 @@ class _CountingTeacher:
 def test_embedding_cache_is_hit_on_second_call(tmp_path):
     texts = ["a cat", "a dog", "stocks fell", "rain again"]
     emb, teach = _CountingEmbedder(), _CountingTeacher()
-    kwargs = {"class_names": None, "template": "about {}.", "cache_dir": tmp_path, "embedder": emb, "provider": teach}
+    kwargs = {
+        "class_names": None,
+        "template": "about {}.",
+        "cache_dir": tmp_path,
+        "embedder": emb,
+        "provider": teach,
+    }
     X1, P1, info1 = cached_text_features("toy", texts, ["x", "y"], **kwargs)
     X2, P2, info2 = cached_text_features("toy", texts, ["x", "y"], **kwargs)
     assert (emb.calls, teach.calls) == (1, 1)
@@ -137,10 +143,10 @@ def test_embedding_cache_is_hit_on_second_call(tmp_path):
 # ------------------------------------------------------------------ end to end
 def test_tiny_end_to_end_run_writes_three_files(tmp_path):
     ds = load_dataset("digits-teacher0.8", max_rows=400)
-    methods = [m for m in default_methods() if m.name in ("teacher alone", "logistic regression", "ZeroMatch")]
-    run_benchmark(
-        [ds], methods, budgets=[20], seeds=1, student_params=TINY, progress=False, out=tmp_path
-    )
+    methods = [
+        m for m in default_methods() if m.name in ("teacher alone", "logistic regression", "ZeroMatch")
+    ]
+    run_benchmark([ds], methods, budgets=[20], seeds=1, student_params=TINY, progress=False, out=tmp_path)
     assert {p.name for p in tmp_path.iterdir()} >= {"results.md", "results.json", "accuracy.png"}
     md = (tmp_path / "results.md").read_text()
     for m in methods:
@@ -255,14 +261,20 @@ def test_validation_view_keeps_how_labels_are_drawn():
     ds.label_sampling = "random"
     view = validation_view(ds)
     assert view.label_sampling == "random" and view.teacher == ds.teacher
-    assert not set(view.eval_idx) & set(ds.eval_idx) and set(view.eval_idx) | set(view.pool_idx) == set(ds.pool_idx)
+    assert not set(view.eval_idx) & set(ds.eval_idx) and set(view.eval_idx) | set(view.pool_idx) == set(
+        ds.pool_idx
+    )
 
 
 def test_robustness_methods_ablate_each_defence_once():
     methods = {m.name: m for m in robustness_methods()}
-    assert {"ZeroMatch", "ZeroMatch (reference)", "logistic regression", "supervised student", "teacher alone"} <= set(
-        methods
-    )
+    assert {
+        "ZeroMatch",
+        "ZeroMatch (reference)",
+        "logistic regression",
+        "supervised student",
+        "teacher alone",
+    } <= set(methods)
     ablated = [
         m.params["defences"].get_params()
         for m in methods.values()
@@ -271,14 +283,18 @@ def test_robustness_methods_ablate_each_defence_once():
     defaults = Defences().get_params()
     changed = [{k for k, v in p.items() if v != defaults[k]} for p in ablated]
     assert all(len(c) >= 1 for c in changed)
-    assert {"calibration", "prior_correction", "gate", "min_class_labels", "max_prior_drift"} <= set().union(*changed)
+    assert {"calibration", "prior_correction", "gate", "min_class_labels", "max_prior_drift"} <= set().union(
+        *changed
+    )
     assert methods["ZeroMatch, SCARF always"].params == {"strong_augment": "scarf"}
 
 
 def test_cli_parses_and_rejects_unknown_dataset(capsys):
     from zeromatch_sk.benchmark.__main__ import build_parser, main
 
-    args = build_parser().parse_args(["--quick", "--param", "max_epochs=3", "--param", "strong_augment=scarf"])
+    args = build_parser().parse_args(
+        ["--quick", "--param", "max_epochs=3", "--param", "strong_augment=scarf"]
+    )
     assert args.quick and dict(args.param) == {"max_epochs": 3, "strong_augment": "scarf"}
     assert build_parser().parse_args(["--robustness"]).robustness
     with pytest.raises(ValueError, match="Unknown dataset"):

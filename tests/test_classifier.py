@@ -18,7 +18,15 @@ from zeromatch_sk import Defences, ZeroMatchClassifier
 from zeromatch_sk._training import holdout_size
 from zeromatch_sk.providers import TeacherError
 
-FAST = dict(hidden_layer_sizes=(32,), kd_epochs=2, max_epochs=3, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    kd_epochs=2,
+    max_epochs=3,
+    steps_per_epoch=10,
+    batch_size=16,
+    lr=1e-2,
+    random_state=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +84,17 @@ def test_history_records_both_stages_and_every_term(data):
     clf = fitted(X, y, pseudo_labels=teacher)
     stages = clf.history_[:, "stage"]
     assert stages == [1] * 2 + [2] * 3
-    for key in ("train_loss", "loss_sup", "loss_unsup", "loss_kd", "mask_ratio", "alpha", "threshold", "kd_agreement", "lr"):
+    for key in (
+        "train_loss",
+        "loss_sup",
+        "loss_unsup",
+        "loss_kd",
+        "mask_ratio",
+        "alpha",
+        "threshold",
+        "kd_agreement",
+        "lr",
+    ):
         assert len(clf.history_[:, key]) == 5, key
     stage2 = clf.history_[2:]
     assert all(0.0 <= row["mask_ratio"] <= 1.0 for row in stage2)
@@ -251,7 +269,9 @@ def test_grid_search_routes_pseudo_labels_sliced_per_fold(data):
 
     with sklearn.config_context(enable_metadata_routing=True):
         est = Recording(**FAST).set_fit_request(pseudo_labels=True)
-        grid = GridSearchCV(est, {"lambda_kd": [0.0, 1.0], "kd_schedule": ["linear", "constant"]}, cv=KFold(2))
+        grid = GridSearchCV(
+            est, {"lambda_kd": [0.0, 1.0], "kd_schedule": ["linear", "constant"]}, cv=KFold(2)
+        )
         grid.fit(X, y_true, pseudo_labels=teacher)
     assert len(grid.cv_results_["params"]) == 4
     assert seen[:8] == [200] * 8 and seen[-1] == 400  # 4 candidates x 2 folds, then the refit
@@ -260,7 +280,12 @@ def test_grid_search_routes_pseudo_labels_sliced_per_fold(data):
 def test_cross_validate_and_pipeline_with_routing(data):
     X, _y, y_true, teacher = data
     with sklearn.config_context(enable_metadata_routing=True):
-        pipe = Pipeline([("scale", StandardScaler()), ("zm", ZeroMatchClassifier(**FAST).set_fit_request(pseudo_labels=True))])
+        pipe = Pipeline(
+            [
+                ("scale", StandardScaler()),
+                ("zm", ZeroMatchClassifier(**FAST).set_fit_request(pseudo_labels=True)),
+            ]
+        )
         res = cross_validate(pipe, X, y_true, cv=KFold(2), params={"pseudo_labels": teacher})
     assert len(res["test_score"]) == 2 and min(res["test_score"]) > 0.7
 
@@ -459,7 +484,9 @@ def test_nothing_to_train(data):
 
 def test_alignment_target_prior_fixes_the_alignment_target(data):
     X, y, _, teacher = data
-    clf = fitted(X, y, pseudo_labels=teacher, params=dict(defences=Defences(alignment_target=[0.7, 0.1, 0.1, 0.1])))
+    clf = fitted(
+        X, y, pseudo_labels=teacher, params=dict(defences=Defences(alignment_target=[0.7, 0.1, 0.1, 0.1]))
+    )
     np.testing.assert_allclose(clf.net_.p_target_.numpy(), [0.7, 0.1, 0.1, 0.1], rtol=1e-6)
     default = fitted(X, y, pseudo_labels=teacher)
     assert not np.allclose(default.net_.p_target_.numpy(), [0.7, 0.1, 0.1, 0.1], atol=0.05)

@@ -13,7 +13,9 @@ from zeromatch_sk import REFERENCE, Defences, ZeroMatchClassifier
 from zeromatch_sk.defences import DefenceDecision, resolve_defences
 from zeromatch_sk.model_selection import SemiSupervisedKFold, labeled_scorer
 
-FAST = dict(hidden_layer_sizes=(16,), kd_epochs=2, max_epochs=2, steps_per_epoch=5, batch_size=16, random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(16,), kd_epochs=2, max_epochs=2, steps_per_epoch=5, batch_size=16, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,9 @@ def test_a_constant_teacher_warns_whatever_the_gate(blobs):
     X, y, _, _ = blobs
     constant = np.tile([0.8, 0.1, 0.1], (len(X), 1))
     for defences in ("auto", "off", Defences(gate="never")):
-        with pytest.warns(UserWarning, match=r"puts 100% of the 300 training rows in class 0.*nearly\) constant"):
+        with pytest.warns(
+            UserWarning, match=r"puts 100% of the 300 training rows in class 0.*nearly\) constant"
+        ):
             ZeroMatchClassifier(**FAST, defences=defences).fit(X, y, pseudo_labels=constant)
 
 

@@ -146,7 +146,9 @@ def test_sentence_model_loads_silently_with_verbose_0(minilm_path, owner, capfd)
         if owner == "embedder":
             SentenceEmbedder(model=minilm_path, verbose=verbose).fit_transform(TEXTS[:1])
         else:
-            SentenceTransformerProvider(model=minilm_path, verbose=verbose).predict_proba(TEXTS[:1], ["a", "b"])
+            SentenceTransformerProvider(model=minilm_path, verbose=verbose).predict_proba(
+                TEXTS[:1], ["a", "b"]
+            )
         return capfd.readouterr()
 
     enabled_before = hf_logging.is_progress_bar_enabled()

@@ -39,9 +39,13 @@ def test_distillation_loss_hard_and_soft_targets():
     assert distillation_loss(logits, torch.tensor([1])).item() == pytest.approx(math.log(4.0), rel=1e-6)
     # Soft target (1/2, 1/2): -(1/2 log 3/4 + 1/2 log 1/4) = -(1/2)(log 3 - log 4 - log 4) = ln 4 - (1/2) ln 3.
     soft = torch.tensor([[0.5, 0.5]])
-    assert distillation_loss(logits, soft).item() == pytest.approx(math.log(4.0) - 0.5 * math.log(3.0), rel=1e-6)
+    assert distillation_loss(logits, soft).item() == pytest.approx(
+        math.log(4.0) - 0.5 * math.log(3.0), rel=1e-6
+    )
     # A one-hot soft target equals the hard target.
-    assert distillation_loss(logits, torch.tensor([[0.0, 1.0]])).item() == pytest.approx(math.log(4.0), rel=1e-6)
+    assert distillation_loss(logits, torch.tensor([[0.0, 1.0]])).item() == pytest.approx(
+        math.log(4.0), rel=1e-6
+    )
 
 
 def test_ema_update_starts_at_first_batch_then_moves_slowly():
@@ -60,7 +64,9 @@ def test_align_distribution_rescales_by_target_over_model():
     assert out.tolist()[0] == pytest.approx([0.8, 0.2])
     # p_u = (0.6, 0.4), p_target = (0.5, 0.5), p_model = (0.75, 0.25)
     # ratio = (2/3, 2) -> (0.4, 0.8) -> normalised (1/3, 2/3)
-    out = align_distribution(torch.tensor([[0.6, 0.4]]), torch.tensor([0.5, 0.5]), torch.tensor([0.75, 0.25]), eps=0.0)
+    out = align_distribution(
+        torch.tensor([[0.6, 0.4]]), torch.tensor([0.5, 0.5]), torch.tensor([0.75, 0.25]), eps=0.0
+    )
     assert out.tolist()[0] == pytest.approx([1 / 3, 2 / 3])
     # Rows stay distributions with the default eps.
     rnd = torch.softmax(torch.randn(5, 3), dim=1)
@@ -120,7 +126,9 @@ def test_supervised_loss_offset_is_logit_adjustment():
     # Logits (0, 0), label 0, offset (ln 3, 0): softmax(ln 3, 0) = (3/4, 1/4) -> -log(3/4).
     logits = torch.zeros(1, 2)
     offset = torch.tensor([math.log(3.0), 0.0])
-    assert supervised_loss(logits, torch.tensor([0]), offset).item() == pytest.approx(-math.log(0.75), rel=1e-6)
+    assert supervised_loss(logits, torch.tensor([0]), offset).item() == pytest.approx(
+        -math.log(0.75), rel=1e-6
+    )
     # The offset only enters the loss: the logits themselves are untouched.
     assert torch.equal(logits, torch.zeros(1, 2))
 

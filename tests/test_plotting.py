@@ -23,8 +23,14 @@ from zeromatch_sk.plotting import (
     plot_teacher_student_confusion,
 )
 
-FAST = {"hidden_layer_sizes": (16,), "kd_epochs": 2, "max_epochs": 3, "steps_per_epoch": 4, "batch_size": 16,
-        "random_state": 0}
+FAST = {
+    "hidden_layer_sizes": (16,),
+    "kd_epochs": 2,
+    "max_epochs": 3,
+    "steps_per_epoch": 4,
+    "batch_size": 16,
+    "random_state": 0,
+}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -83,9 +89,20 @@ def test_history_grid_has_one_panel_per_quantity(clf):
     n_epochs = len(clf.history_)
     # Four loss terms are recorded in a run with labels, unlabeled rows and a teacher.
     labels = [line.get_label() for line in visible_lines(losses)]
-    assert labels == ["train_loss (total)", "loss_sup (labels)", "loss_unsup (consistency)", "loss_kd (teacher)"]
-    for ax, key in [(mask, "mask_ratio"), (threshold, "threshold"), (alpha, "alpha"), (agreement, "kd_agreement"),
-                    (drift, "prior_drift"), (lr, "lr")]:
+    assert labels == [
+        "train_loss (total)",
+        "loss_sup (labels)",
+        "loss_unsup (consistency)",
+        "loss_kd (teacher)",
+    ]
+    for ax, key in [
+        (mask, "mask_ratio"),
+        (threshold, "threshold"),
+        (alpha, "alpha"),
+        (agreement, "kd_agreement"),
+        (drift, "prior_drift"),
+        (lr, "lr"),
+    ]:
         (line,) = visible_lines(ax)
         np.testing.assert_allclose(line.get_ydata(), np.array(clf.history_[:, key], dtype=float))
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, n_epochs + 1))
@@ -108,7 +125,9 @@ def test_history_marks_the_stage_boundary(clf):
 
 
 def test_history_of_a_single_stage_has_no_boundary():
-    rows = [{"stage": 2, "train_loss": 1.0 / e, "loss_sup": 0.5 / e, "mask_ratio": 0.1 * e} for e in range(1, 4)]
+    rows = [
+        {"stage": 2, "train_loss": 1.0 / e, "loss_sup": 0.5 / e, "mask_ratio": 0.1 * e} for e in range(1, 4)
+    ]
     fig = plot_history(rows)
     for ax in fig.axes:
         assert not hidden_labels(ax)
@@ -312,9 +331,13 @@ def test_budget_curve_reads_files_frames_and_wrapped_dicts(tmp_path):
     # The layout of the benchmark's results.json: the summary records are plotted, not the runs.
     runs = [{"dataset": "ag_news", "method": "zeromatch", "budget": 2, "seed": 0, "accuracy": 0.1}]
     path.write_text(json.dumps({"config": {"seeds": 3}, "summary": RECORDS, "runs": runs}))
-    expected = [np.asarray(line.get_ydata()).tolist() for line in visible_lines(plot_budget_curve(RECORDS).axes[0])]
+    expected = [
+        np.asarray(line.get_ydata()).tolist() for line in visible_lines(plot_budget_curve(RECORDS).axes[0])
+    ]
     for source in (path, str(path), json.loads(path.read_text())):
-        got = [np.asarray(line.get_ydata()).tolist() for line in visible_lines(plot_budget_curve(source).axes[0])]
+        got = [
+            np.asarray(line.get_ydata()).tolist() for line in visible_lines(plot_budget_curve(source).axes[0])
+        ]
         assert got == expected
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame(RECORDS)
@@ -356,7 +379,9 @@ def test_budget_curve_averages_per_seed_records():
     np.testing.assert_allclose(line.get_ydata(), [0.7, 0.86])
     band = ax.collections[0].get_paths()[0].vertices
     spread = np.std([0.6, 0.8], ddof=1)
-    assert band[:, 1].min() == pytest.approx(0.7 - spread) and band[:, 1].max() == pytest.approx(0.86 + np.std([0.85, 0.87], ddof=1))
+    assert band[:, 1].min() == pytest.approx(0.7 - spread) and band[:, 1].max() == pytest.approx(
+        0.86 + np.std([0.85, 0.87], ddof=1)
+    )
     assert ax.get_xlabel() == "labels per class" and ax.get_title() == ""
 
 
@@ -402,6 +427,10 @@ def test_budget_curve_bad_input(tmp_path):
 
 def test_missing_matplotlib_says_how_to_install(monkeypatch, clf):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    for call in (lambda: plot_history(clf), lambda: plot_teacher_student_confusion(clf), lambda: plot_budget_curve(RECORDS)):
+    for call in (
+        lambda: plot_history(clf),
+        lambda: plot_teacher_student_confusion(clf),
+        lambda: plot_budget_curve(RECORDS),
+    ):
         with pytest.raises(ImportError, match=r"pip install matplotlib.*zeromatch-sk\[plot\]"):
             call()

@@ -167,7 +167,9 @@ def test_check_teacher_proba_accepts_exactly_the_valid_matrices(n, k, data):
     if data.draw(st.booleans()):  # half the draws are made into distributions, which must be accepted
         P = np.abs(np.nan_to_num(P, nan=0.5, posinf=1.0, neginf=1.0)) + 1e-3
         P = P / P.sum(axis=1, keepdims=True)
-    valid = np.isfinite(P).all() and (P >= 0).all() and (np.abs(P.sum(axis=1) - 1) <= PROBA_SUM_TOLERANCE).all()
+    valid = (
+        np.isfinite(P).all() and (P >= 0).all() and (np.abs(P.sum(axis=1) - 1) <= PROBA_SUM_TOLERANCE).all()
+    )
     try:
         out = check_teacher_proba(P, n, k)
     except TeacherError:
@@ -211,7 +213,9 @@ def test_em_prior_fixed_point_and_invariances(P):
 
 
 @MATHS
-@given(priors.flatmap(lambda a: st.tuples(st.just(a), positive_proba().filter(lambda P: P.shape[1] == len(a)))))
+@given(
+    priors.flatmap(lambda a: st.tuples(st.just(a), positive_proba().filter(lambda P: P.shape[1] == len(a))))
+)
 def test_logit_adjust_round_trips(case):
     a, P = case
     b = np.roll(a, 1)

@@ -207,8 +207,17 @@ def test_teacher_vs_labels_by_hand():
 def test_teacher_gate_rules_by_hand():
     # n = 20, chance 0.5 -> chance_se = sqrt(0.25 / 20) = 0.1118; 'chance' with z=1 needs >= 0.6118.
     # The labels' majority rate (reference) is 0.7, se sqrt(0.21 / 20) = 0.1025: 'majority' with z=0 needs >= 0.7.
-    base = dict(n=20, teacher=0.6, labels=0.8, reference=0.7, teacher_se=0.1, labels_se=0.09,
-                reference_se=math.sqrt(0.21 / 20), chance=0.5, chance_se=math.sqrt(0.25 / 20))
+    base = dict(
+        n=20,
+        teacher=0.6,
+        labels=0.8,
+        reference=0.7,
+        teacher_se=0.1,
+        labels_se=0.09,
+        reference_se=math.sqrt(0.21 / 20),
+        chance=0.5,
+        chance_se=math.sqrt(0.25 / 20),
+    )
     keep = TeacherGateStats(teacher_calibrated=0.65, diff=-0.15, diff_se=0.1, **base)
     drop = TeacherGateStats(teacher_calibrated=0.60, diff=-0.20, diff_se=0.1, **base)
     assert teacher_gate(keep) and not teacher_gate(drop)

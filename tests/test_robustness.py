@@ -14,7 +14,15 @@ from sklearn.datasets import make_blobs
 
 from zeromatch_sk import REFERENCE, Defences, ZeroMatchClassifier
 
-FAST = dict(hidden_layer_sizes=(32,), kd_epochs=2, max_epochs=3, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    kd_epochs=2,
+    max_epochs=3,
+    steps_per_epoch=10,
+    batch_size=16,
+    lr=1e-2,
+    random_state=0,
+)
 
 
 def _soft(labels, k, confidence=0.7):
@@ -28,7 +36,9 @@ def _soft(labels, k, confidence=0.7):
 def imbalanced():
     """Overlapping binary blobs at 9:1; 10 labels per class (class-balanced draw); a soft teacher right ~90 %."""
     rng = np.random.default_rng(0)
-    X, y_true = make_blobs(n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=0)
+    X, y_true = make_blobs(
+        n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=0
+    )
     y = np.full_like(y_true, -1)
     for c in (0, 1):
         y[rng.choice(np.flatnonzero(y_true == c), 10, replace=False)] = c
@@ -96,7 +106,9 @@ def test_prior_correction_beats_the_reference_on_imbalanced_blobs(imbalanced):
 def test_random_labels_leave_the_teacher_uncalibrated():
     X, y_true = make_blobs(n_samples=300, centers=3, random_state=1)
     y = np.full_like(y_true, -1)
-    lab = np.r_[np.flatnonzero(y_true == 0)[:12], np.flatnonzero(y_true == 1)[:6], np.flatnonzero(y_true == 2)[:3]]
+    lab = np.r_[
+        np.flatnonzero(y_true == 0)[:12], np.flatnonzero(y_true == 1)[:6], np.flatnonzero(y_true == 2)[:3]
+    ]
     y[lab] = y_true[lab]  # 12 / 6 / 3: not a class-balanced draw
     clf = _fit(X, y, _soft(y_true, 3))
     counts = np.bincount(y[y >= 0], minlength=3)
@@ -118,13 +130,17 @@ def test_useless_teacher_is_gated_with_a_warning():
     for c in (0, 1):
         y[np.flatnonzero(y_true == c)[:10]] = c
     wrong = _soft(1 - y_true, 2, confidence=0.9)  # always wrong
-    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It was switched off \(defences gate='chance'\)"):
+    with pytest.warns(
+        UserWarning, match=r"no better than guessing \(50%\)\. It was switched off \(defences gate='chance'\)"
+    ):
         clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=wrong)
     assert clf.teacher_gated_ and clf.teacher_proba_ is None
     assert clf.teacher_gate_stats_["teacher"] == 0.0
     assert clf.score(X, y_true) > 0.9  # AdaMatch on the labels alone separates the blobs
 
-    with pytest.warns(UserWarning, match=r"no better than guessing \(50%\)\. It is still used \(defences gate='never'\)"):
+    with pytest.warns(
+        UserWarning, match=r"no better than guessing \(50%\)\. It is still used \(defences gate='never'\)"
+    ):
         kept = _estimator(gate="never").fit(X, y, pseudo_labels=wrong)
     assert not kept.teacher_gated_ and kept.teacher_proba_ is not None
 
@@ -148,7 +164,9 @@ def test_teacher_below_the_majority_rate_is_kept_with_a_warning_unless_gate_is_m
     P[majority_rows[4:]] = [0.9, 0.1]
     P[y == 1] = [0.45, 0.55]  # right, but hesitant, on the two minority labels
 
-    with pytest.warns(UserWarning, match=r"majority class \(90%\)\. It is still used \(defences gate='chance'\)"):
+    with pytest.warns(
+        UserWarning, match=r"majority class \(90%\)\. It is still used \(defences gate='chance'\)"
+    ):
         kept = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=P)
     stats = kept.teacher_gate_stats_
     assert stats["chance"] == 0.5 and stats["reference"] == 0.9
@@ -177,7 +195,9 @@ def test_given_class_prior_is_used_and_checked(imbalanced):
     X, y, _y_true, P = imbalanced
     clf = _fit(X, y, P, class_prior=[9, 1])
     np.testing.assert_allclose(clf.class_prior_, [0.9, 0.1])
-    with pytest.raises(ValueError, match=r"class_prior must be a class prior with one positive entry per class"):
+    with pytest.raises(
+        ValueError, match=r"class_prior must be a class prior with one positive entry per class"
+    ):
         _fit(X, y, P, class_prior=[1.0, 0.0])
     with pytest.raises(ValueError, match=r"Defences\(alignment_target=\.\.\.\) must be"):
         _fit(X, y, P, alignment_target=[1.0, 2.0, 3.0])
@@ -223,7 +243,9 @@ def test_defence_parameters_are_validated(imbalanced):
 
 def test_rare_class_with_random_labels_switches_the_consistency_loss_off():
     rng = np.random.default_rng(1)
-    X, y_true = make_blobs(n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=1)
+    X, y_true = make_blobs(
+        n_samples=[900, 100], centers=[[0, 0], [2.0, 2.0]], cluster_std=1.0, random_state=1
+    )
     y = np.full_like(y_true, -1)
     y[rng.choice(np.flatnonzero(y_true == 0), 17, replace=False)] = 0
     y[rng.choice(np.flatnonzero(y_true == 1), 3, replace=False)] = 1  # 17 : 3, as a random draw of 20 gives
@@ -255,7 +277,9 @@ def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
     from zeromatch_sk.augment import GaussianNoise, Scarf
 
     rng = np.random.default_rng(2)
-    X, y_true = make_blobs(n_samples=[800, 200], centers=[[0, 0], [3.0, 3.0]], cluster_std=1.0, random_state=2)
+    X, y_true = make_blobs(
+        n_samples=[800, 200], centers=[[0, 0], [3.0, 3.0]], cluster_std=1.0, random_state=2
+    )
     y = np.full_like(y_true, -1)
     y[rng.choice(np.flatnonzero(y_true == 0), 13, replace=False)] = 0
     y[rng.choice(np.flatnonzero(y_true == 1), 7, replace=False)] = 1  # 13 : 7 of a 4 : 1 task

@@ -8,7 +8,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from zeromatch_sk import ZeroMatchClassifier
 
-FAST = dict(hidden_layer_sizes=(32,), kd_epochs=1, max_epochs=4, steps_per_epoch=10, batch_size=16, lr=1e-2, random_state=0)
+FAST = dict(
+    hidden_layer_sizes=(32,),
+    kd_epochs=1,
+    max_epochs=4,
+    steps_per_epoch=10,
+    batch_size=16,
+    lr=1e-2,
+    random_state=0,
+)
 
 EXPECTED_FAILED_CHECKS = {
     # Fits with string labels in a plain `str` dtype array. Such an array cannot

@@ -30,8 +30,6 @@ REFERENCE = {"defences": "off", "weak_augment": "gaussian", "strong_augment": "s
 MIN_STEPS_PER_EPOCH = 20
 
 
-
-
 class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     """Semi-supervised classifier trained with zero-shot foundation-model pseudo-labels.
 
@@ -397,7 +395,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         try:
             classes = np.unique(labeled_y) if labeled_y.size else np.array([], dtype=object)
         except TypeError as exc:  # labels of one kind that do not sort (e.g. arbitrary objects)
-            raise ValueError(f"The labels in y cannot be sorted ({exc}); use strings or integers as class labels.") from exc
+            raise ValueError(
+                f"The labels in y cannot be sorted ({exc}); use strings or integers as class labels."
+            ) from exc
         if self.classes is not None:
             classes = check_classes(self.classes, classes)
         if classes.dtype.kind in "US":

@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 
-def supervised_loss(logits: torch.Tensor, y: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+def supervised_loss(
+    logits: torch.Tensor, y: torch.Tensor, offset: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean cross-entropy of ``logits`` against integer labels ``y`` (the paper's L_s).
 
     ``offset`` (one entry per class) is added to the logits inside the loss
@@ -101,7 +103,9 @@ def relative_threshold(probs_l: torch.Tensor, p_cutoff: float) -> torch.Tensor:
     return p_cutoff * probs_l.max(dim=1).values.mean()
 
 
-def pseudo_label_mask(probs: torch.Tensor, threshold: torch.Tensor | float) -> tuple[torch.Tensor, torch.Tensor]:
+def pseudo_label_mask(
+    probs: torch.Tensor, threshold: torch.Tensor | float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Hard pseudo-labels and the mask of rows confident enough to use.
 
     Returns ``(mask, labels)`` with ``mask[i] = 1.0`` where

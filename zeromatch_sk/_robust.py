@@ -53,7 +53,9 @@ def _as_prior(prior, n_classes: int, name: str) -> np.ndarray:
 def _as_proba(P, name: str = "P") -> np.ndarray:
     P = np.asarray(P, dtype=np.float64)
     if P.ndim != 2 or P.shape[1] < 2:
-        raise ValueError(f"{name} must be a 2-D probability matrix with at least 2 columns; got shape {P.shape}.")
+        raise ValueError(
+            f"{name} must be a 2-D probability matrix with at least 2 columns; got shape {P.shape}."
+        )
     if not np.all(np.isfinite(P)) or np.any(P < 0):
         raise ValueError(f"{name} must hold finite non-negative probabilities.")
     return P
@@ -305,7 +307,9 @@ def fit_teacher_bias(P_labeled, y_labeled_idx, *, reg: float = 0.5, max_iter: in
     return _newton_calibration(P_labeled, y_labeled_idx, reg, False, max_iter, tol)[0]
 
 
-def fit_teacher_calibration(P_labeled, y_labeled_idx, *, reg: float = 0.5, max_iter: int = 50, tol: float = 1e-14):
+def fit_teacher_calibration(
+    P_labeled, y_labeled_idx, *, reg: float = 0.5, max_iter: int = 50, tol: float = 1e-14
+):
     """Per-class bias and a common scale (inverse temperature) of the teacher's log-probabilities.
 
     As :func:`fit_teacher_bias`, with one more parameter: the teacher becomes
@@ -350,8 +354,15 @@ def _held_out_folds(y, n_classes: int, max_loo: int, random_state) -> list:
 CALIBRATION_REG_GRID = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
-def select_calibration_reg(P_labeled, y_labeled_idx, *, fit_scale: bool = False, grid=CALIBRATION_REG_GRID,
-                           max_loo: int = 100, random_state=0) -> float:
+def select_calibration_reg(
+    P_labeled,
+    y_labeled_idx,
+    *,
+    fit_scale: bool = False,
+    grid=CALIBRATION_REG_GRID,
+    max_loo: int = 100,
+    random_state=0,
+) -> float:
     """The calibration penalty with the best held-out log-likelihood of the labeled rows.
 
     Each ``reg`` of ``grid`` is scored by leave-one-out (10-fold stratified
@@ -473,8 +484,16 @@ def _binomial_se(acc: float, n: int) -> float:
     return float(np.sqrt(max(acc * (1.0 - acc), 0.0) / n)) if n else float("nan")
 
 
-def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, C: float = 1.0, max_loo: int = 100,
-                      random_state=0) -> TeacherGateStats:
+def teacher_vs_labels(
+    P_labeled,
+    y_labeled_idx,
+    X_labeled,
+    *,
+    reg: float = 0.5,
+    C: float = 1.0,
+    max_loo: int = 100,
+    random_state=0,
+) -> TeacherGateStats:
     """Teacher accuracy on the labeled rows against what the labels alone achieve.
 
     - ``teacher``: the raw teacher's argmax accuracy on the labeled rows.
@@ -525,6 +544,7 @@ def teacher_vs_labels(P_labeled, y_labeled_idx, X_labeled, *, reg: float = 0.5, 
     (1.0, 1.0, 1.0, 0.5, 0.5)
     """
     from sklearn.linear_model import LogisticRegression
+
     P = _as_proba(P_labeled, "P_labeled")
     n, k = P.shape
     y = np.asarray(y_labeled_idx, dtype=int)

@@ -205,7 +205,9 @@ class Scarf(_FeatureSpaceView):
         """Whether the training loop should pass the rows' pseudo-labels as ``labels``."""
         return self.donors in SCARF_DONORS[1:]
 
-    def __call__(self, X: torch.Tensor, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(
+        self, X: torch.Tensor, generator: torch.Generator, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         n, d = X.shape
         # out[i, j] = X[donor[i, j], j]: one gather, no loop over rows.
         if labels is not None and self.donors == "balanced":
@@ -304,7 +306,9 @@ def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):
     if isinstance(view, Scarf) and view.donors not in SCARF_DONORS:
         raise ValueError(f"{param}: Scarf.donors must be one of {SCARF_DONORS}, got {view.donors!r}.")
     if isinstance(view, Scarf) and view.rate > 1:
-        raise ValueError(f"{param}: Scarf.rate is a fraction of features and must be in [0, 1], got {view.rate}.")
+        raise ValueError(
+            f"{param}: Scarf.rate is a fraction of features and must be in [0, 1], got {view.rate}."
+        )
     if hasattr(view, "fit"):
         view.fit(X_train)
     if not isinstance(view, (_FeatureSpaceView, Identity)):
@@ -324,7 +328,11 @@ def _check_user_view(view, X_train: np.ndarray, param: str) -> None:
     np_state = np.random.get_state()
     try:
         with torch.random.fork_rng(devices=[]):
-            kwargs = {"labels": torch.zeros(len(batch), dtype=torch.long)} if getattr(view, "uses_labels", False) else {}
+            kwargs = (
+                {"labels": torch.zeros(len(batch), dtype=torch.long)}
+                if getattr(view, "uses_labels", False)
+                else {}
+            )
             out = view(batch.clone(), torch.Generator().manual_seed(0), **kwargs)
     except Exception as exc:  # the user's callable: say which parameter and what it must do
         raise TypeError(
@@ -339,4 +347,6 @@ def _check_user_view(view, X_train: np.ndarray, param: str) -> None:
             f"{type(out).__name__} of shape {tuple(getattr(out, 'shape', ()))}."
         )
     if not torch.isfinite(out).all():
-        raise ValueError(f"{param} returned NaN or infinite values on two training rows; fix the augmentation.")
+        raise ValueError(
+            f"{param} returned NaN or infinite values on two training rows; fix the augmentation."
+        )

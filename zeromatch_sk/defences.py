@@ -240,7 +240,9 @@ class Defences(BaseEstimator):
             max_prior_drift=None,
         )
 
-    def decide(self, X, y_index, unlabeled, teacher, *, classes, class_prior="auto", lambda_u=1.0, max_epochs=1):
+    def decide(
+        self, X, y_index, unlabeled, teacher, *, classes, class_prior="auto", lambda_u=1.0, max_epochs=1
+    ):
         """Decide, from the labeled rows and the teacher, what to train with.
 
         Parameters
@@ -266,7 +268,9 @@ class Defences(BaseEstimator):
         -------
         DefenceDecision
         """
-        validate_parameter_constraints(self._parameter_constraints, self.get_params(deep=False), type(self).__name__)
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), type(self).__name__
+        )
         k = len(classes)
         labeled = ~unlabeled
         y_lab = y_index[labeled]
@@ -306,7 +310,9 @@ class Defences(BaseEstimator):
             scale=cal.scale,
             gate_stats=gate_stats,
             gated=gated,
-            teacher_accuracy_calibrated=float("nan") if gate_stats is None else gate_stats["teacher_calibrated"],
+            teacher_accuracy_calibrated=float("nan")
+            if gate_stats is None
+            else gate_stats["teacher_calibrated"],
             teacher_prior=teacher_prior,
             alignment_target=self._alignment_target(sampling, given, prior, classes),
             prior_correction=self.prior_correction,
@@ -352,7 +358,9 @@ class Defences(BaseEstimator):
         below = (
             "chance"
             if stats.teacher_calibrated < stats.chance
-            else "majority" if stats.teacher_calibrated < stats.reference else None
+            else "majority"
+            if stats.teacher_calibrated < stats.reference
+            else None
         )
         action = _gate_action(self.gate, keep, below, max_epochs)
         if action is not None:
@@ -442,7 +450,9 @@ def _teacher_shares(T, teacher, cal, labeled, y_lab, unlabeled):
         return None
     rows = T[unlabeled]
     if cal.calibration == "none":  # calibrate for this reading only
-        rows = _robust.apply_teacher_bias(rows, _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=cal.reg))
+        rows = _robust.apply_teacher_bias(
+            rows, _robust.fit_teacher_bias(teacher[labeled], y_lab, reg=cal.reg)
+        )
     shares = rows.mean(axis=0)
     return shares / shares.sum()
 

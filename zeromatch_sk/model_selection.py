@@ -630,8 +630,9 @@ SAFE_CANDIDATES = (
 )
 
 
-def safe_search(estimator, *, n_splits=5, stratify=True, scoring="accuracy", random_state=0, n_jobs=None,
-                verbose=0):
+def safe_search(
+    estimator, *, n_splits=5, stratify=True, scoring="accuracy", random_state=0, n_jobs=None, verbose=0
+):
     """ZeroMatch with a fallback: cross-validate it against simpler fits on the labeled rows, keep the best.
 
     Returns a :class:`~sklearn.model_selection.GridSearchCV` over

@@ -44,7 +44,7 @@ def _pyplot():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "zeromatch_sk.plotting needs matplotlib. Install it with `pip install matplotlib` "
-            "or `pip install \"zeromatch-sk[plot]\"`."
+            'or `pip install "zeromatch-sk[plot]"`.'
         ) from exc
     return plt
 
@@ -313,8 +313,14 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
             panel_ax.axvline(boundary, color="0.3", linestyle=":", linewidth=1.2, label="_stage boundary")
         if drawn == 0:
             panel_ax.text(
-                0.5, 0.5, _EMPTY_HINTS[name], ha="center", va="center", transform=panel_ax.transAxes,
-                color="0.4", fontsize="small",
+                0.5,
+                0.5,
+                _EMPTY_HINTS[name],
+                ha="center",
+                va="center",
+                transform=panel_ax.transAxes,
+                color="0.4",
+                fontsize="small",
             )
         if name in _UNIT_RANGE:
             panel_ax.set_ylim(-0.03, 1.03)
@@ -329,7 +335,9 @@ def plot_history(clf_or_history, ax=None, *, panels=None):
     if boundary is not None:
         first = axes[0]
         trans = first.get_xaxis_transform()
-        first.text(boundary - 0.1, 0.98, "stage 1 ", ha="right", va="top", transform=trans, fontsize="x-small")
+        first.text(
+            boundary - 0.1, 0.98, "stage 1 ", ha="right", va="top", transform=trans, fontsize="x-small"
+        )
         first.text(boundary + 0.1, 0.98, " stage 2", ha="left", va="top", transform=trans, fontsize="x-small")
     return fig
 
@@ -576,7 +584,7 @@ def _read_results(results) -> list[dict]:
         if not path.is_file():
             raise FileNotFoundError(
                 f"No benchmark results at {os.fspath(path)!r}. Run `python -m zeromatch_sk.benchmark` "
-                "(or `make benchmark`) to produce benchmark_results/results.json, or pass the records."
+                "(or `make benchmark`) to produce benchmarks/results/results.json, or pass the records."
             )
         if path.suffix.lower() == ".csv":
             with open(path, newline="", encoding="utf-8") as f:
@@ -593,7 +601,11 @@ def _read_results(results) -> list[dict]:
             if isinstance(results.get(key), list):
                 return _read_results(results[key])
         values = list(results.values())
-        if values and all(isinstance(v, (list, tuple)) for v in values) and len({len(v) for v in values}) == 1:
+        if (
+            values
+            and all(isinstance(v, (list, tuple)) for v in values)
+            and len({len(v) for v in values}) == 1
+        ):
             keys = list(results)
             return [dict(zip(keys, row)) for row in zip(*values)]  # a dict of columns
         raise ValueError(
@@ -603,7 +615,9 @@ def _read_results(results) -> list[dict]:
     if isinstance(results, (list, tuple)):
         bad = [i for i, r in enumerate(results) if not isinstance(r, Mapping)]
         if bad:
-            raise TypeError(f"results must be a list of dicts; entry {bad[0]} is a {type(results[bad[0]]).__name__}.")
+            raise TypeError(
+                f"results must be a list of dicts; entry {bad[0]} is a {type(results[bad[0]]).__name__}."
+            )
         return [dict(r) for r in results]
     raise TypeError(
         "results must be a path to results.json (or a CSV file), a pandas DataFrame, a dict with a "
@@ -620,7 +634,9 @@ def _aggregate(records: list[dict], metric: str) -> tuple[list[dict], str]:
         raise ValueError(f"The results need a 'method' column; they have {sorted(keys)}.")
     budget_key = next((k for k in _BUDGET_KEYS if k in keys), None)
     if budget_key is None:
-        raise ValueError(f"The results need a budget column (one of {list(_BUDGET_KEYS)}); they have {sorted(keys)}.")
+        raise ValueError(
+            f"The results need a budget column (one of {list(_BUDGET_KEYS)}); they have {sorted(keys)}."
+        )
     mean_key = f"{metric}_mean" if f"{metric}_mean" in keys else metric if metric in keys else None
     if mean_key is None:
         raise ValueError(
@@ -636,7 +652,9 @@ def _aggregate(records: list[dict], metric: str) -> tuple[list[dict], str]:
             continue
         budget = _as_float(record.get(budget_key))
         group = (str(record.get("dataset", "")), str(record["method"]), budget)
-        groups.setdefault(group, []).append((mean, _as_float(record.get(std_key)) if std_key else float("nan")))
+        groups.setdefault(group, []).append(
+            (mean, _as_float(record.get(std_key)) if std_key else float("nan"))
+        )
     if not groups:
         raise ValueError(f"No record has a numeric {mean_key!r}: there is nothing to plot.")
 
@@ -647,8 +665,15 @@ def _aggregate(records: list[dict], metric: str) -> tuple[list[dict], str]:
             mean, std = means[0], values[0][1]
         else:  # one record per seed: summarise them here, as the benchmark's summary does
             mean, std = means.mean(), means.std(ddof=1)
-        rows.append({"dataset": dataset, "method": method, "budget": budget, "mean": float(mean),
-                     "std": 0.0 if math.isnan(std) else float(std)})
+        rows.append(
+            {
+                "dataset": dataset,
+                "method": method,
+                "budget": budget,
+                "mean": float(mean),
+                "std": 0.0 if math.isnan(std) else float(std),
+            }
+        )
     return rows, budget_key
 
 
@@ -784,11 +809,15 @@ def plot_budget_curve(results, ax=None, *, metric="accuracy", datasets=None, met
                 std = np.array([r["std"] for r in curve])
                 panel_ax.plot(x, mean, marker="o", markersize=4, color=colors[method], label=method)
                 if np.any(std > 0) and len(x) > 1:
-                    panel_ax.fill_between(x, mean - std, mean + std, color=colors[method], alpha=0.18, linewidth=0)
+                    panel_ax.fill_between(
+                        x, mean - std, mean + std, color=colors[method], alpha=0.18, linewidth=0
+                    )
                 elif np.any(std > 0):  # a single budget: an error bar instead of a band
                     panel_ax.errorbar(x, mean, yerr=std, fmt="none", ecolor=colors[method], capsize=3)
             elif flat:
-                panel_ax.axhline(flat[0]["mean"], color=colors[method], linestyle="--", linewidth=1.3, label=method)
+                panel_ax.axhline(
+                    flat[0]["mean"], color=colors[method], linestyle="--", linewidth=1.3, label=method
+                )
         if budgets and budgets[0] > 0 and budgets[-1] / budgets[0] >= 4:
             from matplotlib.ticker import NullFormatter
 

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the robustness cases: imbalanced AG News (1:4, 1:9, a biased teacher) and long-tailed "
                            "TREC, each with labels drawn balanced and at random, and digits with a biased and a "
                            "random teacher; every method plus one row per defence switched off "
-                           "(default --out benchmark_results/robustness)")  # fmt: skip
+                           "(default --out benchmarks/results/robustness)")  # fmt: skip
     mode.add_argument("--embed-only", action="store_true",
                       help="only compute and cache the embeddings and teacher probabilities")  # fmt: skip
     p.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
@@ -68,12 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", nargs="+", type=int, metavar="N", default=None,
                    help="label budgets for every dataset (default: each dataset's own: AG News 40 200, "
                         "TREC 60 300, digits 50)")  # fmt: skip
-    p.add_argument("--seeds", type=int, default=3, help="seeds per cell: label draw and model seed (default: 3)")
+    p.add_argument(
+        "--seeds", type=int, default=3, help="seeds per cell: label draw and model seed (default: 3)"
+    )
     p.add_argument("--methods", nargs="+", metavar="NAME", default=None,
                    help="run only these methods (names as in the table, quoted)")  # fmt: skip
     p.add_argument("--out", default=None,
-                   help="output folder (default: benchmark_results; benchmark_results/quick with --quick, "
-                        "benchmark_results/robustness with --robustness)")  # fmt: skip
+                   help="output folder (default: benchmarks/results; benchmarks/results/quick with --quick, "
+                        "benchmarks/results/robustness with --robustness)")  # fmt: skip
     p.add_argument("--cache-dir", default=None,
                    help="embedding cache folder (default: $ZEROMATCH_CACHE or ~/.cache/zeromatch_sk)")  # fmt: skip
     p.add_argument("--n-jobs", type=int, default=None,
@@ -81,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "when there are 2+ cores, else 1; -1: all cores)")  # fmt: skip
     p.add_argument("--max-rows", type=int, default=None,
                    help="shrink every dataset to about this many rows (stratified), for trials")  # fmt: skip
-    p.add_argument("--device", default="cpu", help="torch device of the students: cpu, cuda, mps (default: cpu)")
+    p.add_argument(
+        "--device", default="cpu", help="torch device of the students: cpu, cuda, mps (default: cpu)"
+    )
     p.add_argument("--param", type=_param, action="append", default=[], metavar="KEY=VALUE",
                    help="ZeroMatchClassifier parameter for every student, e.g. --param max_epochs=30 "
                         "(repeatable; a method's own ablation parameters still win)")  # fmt: skip
@@ -93,11 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "theirs, every other cell is kept (for rerunning a few methods after a change)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("--speed options")
-    g.add_argument("--speed-rows", type=int, default=20_000, help="rows of the throughput comparison (default: 20000)")
+    g.add_argument(
+        "--speed-rows", type=int, default=20_000, help="rows of the throughput comparison (default: 20000)"
+    )
     g.add_argument("--speed-steps", type=int, default=600, help="stage-2 steps timed per loop (default: 600)")
     g.add_argument("--speed-sizes", nargs="*", type=int, default=[5_000, 10_000, 20_000, 40_000, 80_000],
                    help="row counts of the fit-time scaling; give none to skip (default: 5000 ... 80000)")  # fmt: skip
-    g.add_argument("--profile", action="store_true", help="also print cProfile summaries of both stage-2 loops")
+    g.add_argument(
+        "--profile", action="store_true", help="also print cProfile summaries of both stage-2 loops"
+    )
     return p
 
 
@@ -109,7 +117,7 @@ def _speed(args) -> int:
     report = speed_benchmark(args.speed_rows, steps=args.speed_steps, sizes=args.speed_sizes, device=args.device,
                              log=None if args.quiet else (lambda s: print(s, flush=True)))  # fmt: skip
     text = speed_markdown(report)
-    out = Path(args.out or "benchmark_results").expanduser()
+    out = Path(args.out or "benchmarks/results").expanduser()
     out.mkdir(parents=True, exist_ok=True)
     (out / "speed.md").write_text(text, encoding="utf-8")
     (out / "speed.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -150,8 +158,8 @@ def main(argv=None) -> int:
         n_jobs = args.n_jobs if args.n_jobs is not None else 1
     # The demo writes beside, not over, the committed full results.
     out = args.out or (
-        "benchmark_results/robustness" if args.robustness else "benchmark_results/quick" if args.quick
-        else "benchmark_results"
+        "benchmarks/results/robustness" if args.robustness else "benchmarks/results/quick" if args.quick
+        else "benchmarks/results"
     )  # fmt: skip
     if args.methods:
         known = {m.name: m for m in default_methods() + robustness_methods()}

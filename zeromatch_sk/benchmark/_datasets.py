@@ -116,7 +116,9 @@ class BenchmarkDataset:
 
     def __post_init__(self):
         if self.label_sampling not in ("balanced", "random"):
-            raise ValueError(f"{self.name}: label_sampling must be 'balanced' or 'random', got {self.label_sampling!r}.")
+            raise ValueError(
+                f"{self.name}: label_sampling must be 'balanced' or 'random', got {self.label_sampling!r}."
+            )
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
         self.y = np.asarray(self.y, dtype=np.int64)
         self.classes = np.asarray(self.classes, dtype=object)
@@ -368,7 +370,12 @@ def cached_text_features(
     cache_dir = cache_dir.expanduser()
     classes = [str(c) for c in classes]
     prompts = json.dumps(
-        {"classes": classes, "class_names": class_names, "template": template, "temperature": TEXT_TEMPERATURE},
+        {
+            "classes": classes,
+            "class_names": class_names,
+            "template": template,
+            "temperature": TEXT_TEMPERATURE,
+        },
         sort_keys=True,
     )
     digest = _texts_digest(texts, extra=model)
@@ -393,7 +400,12 @@ def cached_text_features(
             embedder = SentenceEmbedder(model=model, verbose=verbose)
         t0 = time.perf_counter()
         X = np.asarray(embedder.fit_transform(list(texts)), dtype=np.float32)
-        meta = {"texts_sha1": digest, "n_rows": len(X), "model": model, "embed_seconds": time.perf_counter() - t0}
+        meta = {
+            "texts_sha1": digest,
+            "n_rows": len(X),
+            "model": model,
+            "embed_seconds": time.perf_counter() - t0,
+        }
         cache_dir.mkdir(parents=True, exist_ok=True)
         np.save(paths["X.npy"], X)
         paths["teacher.npy"].unlink(missing_ok=True)
@@ -406,7 +418,11 @@ def cached_text_features(
             from ..providers import SentenceTransformerProvider
 
             provider = SentenceTransformerProvider(
-                model=model, class_names=class_names, template=template, temperature=TEXT_TEMPERATURE, verbose=0
+                model=model,
+                class_names=class_names,
+                template=template,
+                temperature=TEXT_TEMPERATURE,
+                verbose=0,
             )
         P = np.asarray(provider.predict_proba(X, np.asarray(classes, dtype=object)), dtype=np.float32)
         meta["prompts"] = prompts
@@ -540,7 +556,11 @@ def _load_digits(teacher_accuracy, suffix, max_rows=None, **_):
         pool = _subsample(pool, y, max(round(frac * len(pool)), 20))
         ev = _subsample(ev, y, max(round(frac * len(ev)), 10))
     P = synthetic_teacher(y, 10, teacher_accuracy, random_state=1234)
-    what = "uniformly random labels" if teacher_accuracy is None else f"right with probability {teacher_accuracy}"
+    what = (
+        "uniformly random labels"
+        if teacher_accuracy is None
+        else f"right with probability {teacher_accuracy}"
+    )
     return BenchmarkDataset(
         name=f"digits-{suffix}",
         X=X,
@@ -572,7 +592,7 @@ ROBUST_AG_ROWS = 4000
 
 
 def _binary_teacher(P, pos: int, shift: float) -> np.ndarray:
-    """"Topic ``pos`` or not" from the 4-topic zero-shot teacher.
+    """ "Topic ``pos`` or not" from the 4-topic zero-shot teacher.
 
     log-odds = log P[pos] - log sum of the other topics + ``shift``; a
     positive shift models a zero-shot prompt pair whose vague "something
@@ -624,10 +644,12 @@ def _robust_trec(sampling, cache_dir=None, verbose=1, max_rows=None, n_min=80, i
     counts = np.bincount(full.y[train], minlength=k)
     # Geometric class sizes from n_min to imbalance * n_min; the rarest class gets the smallest.
     sizes = np.round(n_min * imbalance ** (np.arange(k) / (k - 1))).astype(int)
-    rows = np.concatenate([
-        rng.choice(train[full.y[train] == c], min(s, counts[c]), replace=False)
-        for c, s in zip(np.argsort(counts), sizes)
-    ])
+    rows = np.concatenate(
+        [
+            rng.choice(train[full.y[train] == c], min(s, counts[c]), replace=False)
+            for c, s in zip(np.argsort(counts), sizes)
+        ]
+    )
     y = full.y[rows]
     pool, ev = stratified_split(y)
     return BenchmarkDataset(
@@ -698,7 +720,9 @@ def expand_dataset_names(names) -> list[str]:
     return out
 
 
-def validation_view(ds: BenchmarkDataset, fraction: float = EVAL_FRACTION, random_state=1) -> BenchmarkDataset:
+def validation_view(
+    ds: BenchmarkDataset, fraction: float = EVAL_FRACTION, random_state=1
+) -> BenchmarkDataset:
     """The dataset with its evaluation rows replaced by a validation slice carved from the pool.
 
     Choose hyper-parameters on this view: it never touches ``ds.eval_idx``.
@@ -719,7 +743,9 @@ def validation_view(ds: BenchmarkDataset, fraction: float = EVAL_FRACTION, rando
     )
 
 
-def load_dataset(name: str, *, cache_dir=None, verbose: int = 1, max_rows: int | None = None) -> BenchmarkDataset:
+def load_dataset(
+    name: str, *, cache_dir=None, verbose: int = 1, max_rows: int | None = None
+) -> BenchmarkDataset:
     """Load a registered benchmark dataset by name (see :data:`DATASETS`).
 
     ``max_rows`` shrinks the pool and the evaluation rows in proportion,

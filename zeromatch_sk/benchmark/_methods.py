@@ -75,9 +75,13 @@ class Method:
 
     def __post_init__(self):
         if self.fit_with not in FIT_MODES:
-            raise ValueError(f"Method {self.name!r}: fit_with must be one of {FIT_MODES}, got {self.fit_with!r}.")
+            raise ValueError(
+                f"Method {self.name!r}: fit_with must be one of {FIT_MODES}, got {self.fit_with!r}."
+            )
         if self.fit_with != "teacher" and self.params is None and self.factory is None:
-            raise ValueError(f"Method {self.name!r} needs params (a ZeroMatchClassifier setting) or a factory.")
+            raise ValueError(
+                f"Method {self.name!r} needs params (a ZeroMatchClassifier setting) or a factory."
+            )
 
     @property
     def uses_teacher(self) -> bool:
@@ -94,7 +98,11 @@ class Method:
         return ZeroMatchClassifier(classes=np.arange(context["n_classes"]), **params)
 
     def summary(self) -> dict:
-        kind = "teacher" if self.fit_with == "teacher" else ("ZeroMatchClassifier" if self.factory is None else "")
+        kind = (
+            "teacher"
+            if self.fit_with == "teacher"
+            else ("ZeroMatchClassifier" if self.factory is None else "")
+        )
         if self.factory is not None:
             kind = getattr(self.factory, "__name__", type(self.factory).__name__)
         return {
@@ -102,8 +110,10 @@ class Method:
             "fit_with": self.fit_with,
             "estimator": kind,
             # Grouped settings (Defences) are written as their repr, which is JSON-safe and reads as code.
-            "params": {k: v if isinstance(v, (str, int, float, bool, list, type(None))) else repr(v)
-                       for k, v in (self.params or {}).items()},
+            "params": {
+                k: v if isinstance(v, (str, int, float, bool, list, type(None))) else repr(v)
+                for k, v in (self.params or {}).items()
+            },
             "description": self.description,
         }
 
@@ -133,7 +143,9 @@ def self_training(context):
     from sklearn.semi_supervised import SelfTrainingClassifier
 
     k_best = max(1, math.ceil(context["n_unlabeled"] / 10))
-    return SelfTrainingClassifier(LogisticRegression(max_iter=2000), criterion="k_best", k_best=k_best, max_iter=10)
+    return SelfTrainingClassifier(
+        LogisticRegression(max_iter=2000), criterion="k_best", k_best=k_best, max_iter=10
+    )
 
 
 # ----------------------------------------------------------------------- catalogue
@@ -144,50 +156,83 @@ def default_methods() -> list[Method]:
     parameter settings; ``ZeroMatch`` itself uses the library defaults.
     """
     return [
-        Method("teacher alone", "teacher", description="the zero-shot teacher's argmax; no training", cost=0.0),
         Method(
-            "logistic regression", "labeled", factory=logistic_regression,
-            description="LogisticRegression on the labeled rows", cost=0.05,
+            "teacher alone", "teacher", description="the zero-shot teacher's argmax; no training", cost=0.0
         ),
         Method(
-            "supervised student", "semi", params={"lambda_u": 0.0},
-            description="the student on the labeled rows only (no teacher, no unlabeled loss)", cost=0.8,
+            "logistic regression",
+            "labeled",
+            factory=logistic_regression,
+            description="LogisticRegression on the labeled rows",
+            cost=0.05,
         ),
         Method(
-            "LabelSpreading", "semi", factory=label_spreading,
-            description="sklearn LabelSpreading, 10-NN graph, alpha 0.2", cost=0.1,
+            "supervised student",
+            "semi",
+            params={"lambda_u": 0.0},
+            description="the student on the labeled rows only (no teacher, no unlabeled loss)",
+            cost=0.8,
         ),
         Method(
-            "self-training", "semi", factory=self_training,
+            "LabelSpreading",
+            "semi",
+            factory=label_spreading,
+            description="sklearn LabelSpreading, 10-NN graph, alpha 0.2",
+            cost=0.1,
+        ),
+        Method(
+            "self-training",
+            "semi",
+            factory=self_training,
             description="sklearn SelfTrainingClassifier(LogisticRegression), k_best = 10 % of unlabeled rows per round",
             cost=0.2,
         ),
         Method(
-            "naive pseudo-labels", "pseudo", params={"lambda_u": 0.0},
-            description="the student on true labels plus the teacher's labels for every unlabeled row", cost=0.8,
+            "naive pseudo-labels",
+            "pseudo",
+            params={"lambda_u": 0.0},
+            description="the student on true labels plus the teacher's labels for every unlabeled row",
+            cost=0.8,
         ),
         Method(
-            "KD only", "semi+teacher", params={"max_epochs": 0},
-            description="stage 1 only: the student imitates the teacher (ZeroMatch with max_epochs=0)", cost=0.2,
+            "KD only",
+            "semi+teacher",
+            params={"max_epochs": 0},
+            description="stage 1 only: the student imitates the teacher (ZeroMatch with max_epochs=0)",
+            cost=0.2,
         ),
         Method(
-            "AdaMatch", "semi", params={},
-            description="ZeroMatch without a teacher: AdaMatch, plus the defences that need no teacher", cost=1.0,
+            "AdaMatch",
+            "semi",
+            params={},
+            description="ZeroMatch without a teacher: AdaMatch, plus the defences that need no teacher",
+            cost=1.0,
         ),
         Method(
-            "ZeroMatch", "semi+teacher", params={},
-            description="ZeroMatchClassifier with the library defaults", cost=1.2,
+            "ZeroMatch",
+            "semi+teacher",
+            params={},
+            description="ZeroMatchClassifier with the library defaults",
+            cost=1.2,
         ),
         Method(
-            "ZeroMatch (reference)", "semi+teacher", params=dict(REFERENCE),
-            description="the published method: every robustness defence off and the reference views (REFERENCE)", cost=1.2,
+            "ZeroMatch (reference)",
+            "semi+teacher",
+            params=dict(REFERENCE),
+            description="the published method: every robustness defence off and the reference views (REFERENCE)",
+            cost=1.2,
         ),
         Method(
-            "ZeroMatch, no aux head", "semi+teacher", params={"aux_head": False},
-            description="ablation: distil into the main head (aux_head=False)", cost=1.2,
+            "ZeroMatch, no aux head",
+            "semi+teacher",
+            params={"aux_head": False},
+            description="ablation: distil into the main head (aux_head=False)",
+            cost=1.2,
         ),
         Method(
-            "ZeroMatch, constant alpha", "semi+teacher", params={"kd_schedule": "constant"},
+            "ZeroMatch, constant alpha",
+            "semi+teacher",
+            params={"kd_schedule": "constant"},
             description="ablation: constant distillation weight (kd_schedule='constant')",
             cost=1.2,
         ),
@@ -200,7 +245,9 @@ def robustness_methods() -> list[Method]:
     The ablations of the auxiliary head and the alpha schedule are left out
     (they are about the method, not about imbalance or weak teachers).
     """
-    main = [m for m in default_methods() if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha")]
+    main = [
+        m for m in default_methods() if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha")
+    ]
     defences = [
         ("ZeroMatch, no calibration", {"calibration": "none"},
          "defaults but Defences(calibration='none') (which also turns off the prior estimate from the teacher)"),
@@ -219,10 +266,13 @@ def robustness_methods() -> list[Method]:
          ("defaults plus the opt-in drift guard: stage 2 rerun without the consistency loss when the student's "
           "class shares end more than 0.15 (total variation) from class_prior_")),
     ]  # fmt: skip
+
     def params(knobs):
         return {"strong_augment": "scarf"} if knobs is None else {"defences": Defences(**knobs)}
 
-    return main + [Method(name, "semi+teacher", params=params(p), description=d, cost=1.2) for name, p, d in defences]
+    return main + [
+        Method(name, "semi+teacher", params=params(p), description=d, cost=1.2) for name, p, d in defences
+    ]
 
 
 #: The methods of ``--quick``.
@@ -329,7 +379,9 @@ def run_one(
     return {
         **record,
         "accuracy": float(accuracy_score(y_eval, pred)),
-        "macro_f1": float(f1_score(y_eval, pred, average="macro", labels=np.arange(ds.n_classes), zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_eval, pred, average="macro", labels=np.arange(ds.n_classes), zero_division=0)
+        ),
         "fit_seconds": fit_seconds,
         **extra,
     }

@@ -74,8 +74,12 @@ def _comparison_lines(table, dataset: str) -> list[str]:
         better = others[others["accuracy_mean"] > z["accuracy_mean"]]
         if better.empty:
             runner = others.sort_values("accuracy_mean", ascending=False).head(1)
-            gap = "" if runner.empty else (
-                f", {z['accuracy_mean'] - runner.iloc[0]['accuracy_mean']:+.3f} over {runner.iloc[0]['method']}"
+            gap = (
+                ""
+                if runner.empty
+                else (
+                    f", {z['accuracy_mean'] - runner.iloc[0]['accuracy_mean']:+.3f} over {runner.iloc[0]['method']}"
+                )
             )
             lines.append(f"- {budget} labels: **{FOCUS} is best** ({z['accuracy_mean']:.3f}{gap}).")
         else:
@@ -85,7 +89,11 @@ def _comparison_lines(table, dataset: str) -> list[str]:
                 noise = math.hypot(row["accuracy_std"], z["accuracy_std"])
                 verdict = "within seed noise" if gap <= noise else "beyond seed noise"
                 parts.append(f"{row['method']} ({row['accuracy_mean']:.3f}, {gap:+.3f}, {verdict})")
-            lines.append(f"- {budget} labels: {FOCUS} ({z['accuracy_mean']:.3f}) **loses to** " + "; ".join(parts) + ".")
+            lines.append(
+                f"- {budget} labels: {FOCUS} ({z['accuracy_mean']:.3f}) **loses to** "
+                + "; ".join(parts)
+                + "."
+            )
     return lines
 
 
@@ -225,7 +233,7 @@ def plot_accuracy(results, path):
         ax.set_xlabel("accuracy on evaluation rows")
         ax.grid(axis="x", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
-    for ax in axes.flat[len(datasets):]:
+    for ax in axes.flat[len(datasets) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_yticks(range(len(methods)))

@@ -161,7 +161,9 @@ def run_benchmark(
         for recs in jobs:
             records.extend(recs)
             r = recs[0]
-            bar.set_postfix_str(f"{r['dataset']} {r['budget']} {r['method']}: {r['accuracy']:.3f}", refresh=False)
+            bar.set_postfix_str(
+                f"{r['dataset']} {r['budget']} {r['method']}: {r['accuracy']:.3f}", refresh=False
+            )
             bar.update(1)
     wall = time.perf_counter() - t0
 
@@ -226,7 +228,9 @@ def merge_results(old: BenchmarkResults, new: BenchmarkResults) -> BenchmarkResu
     datasets = [new_datasets.pop(d["name"], d) for d in old.datasets] + list(new_datasets.values())
     d_order = {d["name"]: i for i, d in enumerate(datasets)}
     m_order = {m["name"]: i for i, m in enumerate(methods)}
-    runs.sort(key=lambda r: (d_order.get(r["dataset"], 0), r["budget"], m_order.get(r["method"], 0), r["seed"]))
+    runs.sort(
+        key=lambda r: (d_order.get(r["dataset"], 0), r["budget"], m_order.get(r["method"], 0), r["seed"])
+    )
     config = dict(old.config)
     config["updates"] = list(config.get("updates", [])) + [
         {

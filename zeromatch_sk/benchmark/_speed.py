@@ -33,7 +33,9 @@ import torch.nn.functional as F
 __all__ = ["make_speed_data", "profile_stage2", "speed_benchmark"]
 
 
-def make_speed_data(n_rows: int, n_features: int = 384, n_classes: int = 4, n_labeled: int = 400, seed: int = 0):
+def make_speed_data(
+    n_rows: int, n_features: int = 384, n_classes: int = 4, n_labeled: int = 400, seed: int = 0
+):
     """Unit-norm rows around ``n_classes`` centres (like sentence embeddings), labels with -1, a 75 %-right teacher."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_classes, n_features))
@@ -70,7 +72,9 @@ def _zeromatch_fit(X, y, P, *, steps_per_epoch, epochs, kd_epochs=0, device="cpu
 def zeromatchnet_throughput(X, y, P, *, steps: int, epochs: int = 4, device="cpu", seed=0) -> dict:
     """Stage-2 rows per second of the library's net (first epoch dropped as warm-up when there are several)."""
     per_epoch = max(1, steps // epochs)
-    clf, total, durs = _zeromatch_fit(X, y, P, steps_per_epoch=per_epoch, epochs=epochs, device=device, seed=seed)
+    clf, total, durs = _zeromatch_fit(
+        X, y, P, steps_per_epoch=per_epoch, epochs=epochs, device=device, seed=seed
+    )
     d = durs[2][1:] if len(durs[2]) > 1 else durs[2]
     rows_per_step = clf.batch_size * (1 + clf.uratio)
     seconds = float(sum(d))
@@ -264,8 +268,14 @@ def profile_stage2(n_rows: int = 20_000, steps: int = 300, top: int = 18, device
     X, y, P = make_speed_data(n_rows)
     out = []
     for label, fn in (
-        ("ZeroMatchNet stage 2", lambda: _zeromatch_fit(X, y, P, steps_per_epoch=steps // 3, epochs=3, device=device)),
-        ("hand-written loop", lambda: hand_written_stage2(X, y, P, steps=steps, device=device, warmup_steps=1)),
+        (
+            "ZeroMatchNet stage 2",
+            lambda: _zeromatch_fit(X, y, P, steps_per_epoch=steps // 3, epochs=3, device=device),
+        ),
+        (
+            "hand-written loop",
+            lambda: hand_written_stage2(X, y, P, steps=steps, device=device, warmup_steps=1),
+        ),
     ):
         prof = cProfile.Profile()
         t0 = time.perf_counter()
@@ -320,7 +330,9 @@ def speed_benchmark(
         runs["zeromatchnet"].append(zeromatchnet_throughput(X, y, P, steps=steps, device=device, seed=seed))
         runs["hand_written"].append(hand_written_stage2(X, y, P, steps=steps, device=device, seed=seed))
         runs["skorch_supervised"].append(skorch_supervised_epoch(X, y_true, device=device, seed=seed))
-        runs["hand_written_supervised"].append(hand_written_supervised_epoch(X, y_true, device=device, seed=seed))
+        runs["hand_written_supervised"].append(
+            hand_written_supervised_epoch(X, y_true, device=device, seed=seed)
+        )
         if log:
             log(f"  repeat {r + 1}/{repeats}: " + ", ".join(
                 f"{k} {v[-1]['rows_per_second']:,.0f} rows/s" for k, v in runs.items()))  # fmt: skip
@@ -333,7 +345,8 @@ def speed_benchmark(
         "steps": steps,
         **best,
         "all_repeats": runs,
-        "time_ratio_vs_hand_written": best["hand_written"]["rows_per_second"] / best["zeromatchnet"]["rows_per_second"],
+        "time_ratio_vs_hand_written": best["hand_written"]["rows_per_second"]
+        / best["zeromatchnet"]["rows_per_second"],
         "throughput_ratio_vs_skorch_supervised": (
             best["zeromatchnet"]["rows_per_second"] / best["skorch_supervised"]["rows_per_second"]
         ),
@@ -357,32 +370,46 @@ def speed_markdown(report: dict) -> str:
     lines = [
         "# ZeroMatch training speed",
         "",
-        (f"{report['n_rows']:,} rows x {report['n_features']}, default student (Linear 384->512, GELU, dropout, "
-        f"two heads), B = 64 labeled + 192 unlabeled rows per stage-2 step, device {report['device']}, "
-        f"{report['torch_threads']} torch thread(s), best of the repeats."),
+        (
+            f"{report['n_rows']:,} rows x {report['n_features']}, default student (Linear 384->512, GELU, dropout, "
+            f"two heads), B = 64 labeled + 192 unlabeled rows per stage-2 step, device {report['device']}, "
+            f"{report['torch_threads']} torch thread(s), best of the repeats."
+        ),
         "",
         "| loop | rows / s | ms / step | relative time |",
         "|---|---:|---:|---:|",
-        (f"| ZeroMatchNet stage 2 (the library) | {z['rows_per_second']:,.0f} | {z['ms_per_step']:.2f} | "
-        f"{report['time_ratio_vs_hand_written']:.2f}x |"),
+        (
+            f"| ZeroMatchNet stage 2 (the library) | {z['rows_per_second']:,.0f} | {z['ms_per_step']:.2f} | "
+            f"{report['time_ratio_vs_hand_written']:.2f}x |"
+        ),
         f"| hand-written stage 2 (floor) | {h['rows_per_second']:,.0f} | {h['ms_per_step']:.2f} | 1.00x |",
-        (f"| skorch NeuralNetClassifier, supervised epoch (batch 256) | {s['rows_per_second']:,.0f} | "
-        f"{1000 * 256 / s['rows_per_second']:.2f} | {report['skorch_supervised_time_ratio_vs_hand_written']:.2f}x "
-        "of its own floor |"),
-        (f"| hand-written supervised epoch (batch 256) | {hs['rows_per_second']:,.0f} | "
-        f"{1000 * 256 / hs['rows_per_second']:.2f} | 1.00x |"),
+        (
+            f"| skorch NeuralNetClassifier, supervised epoch (batch 256) | {s['rows_per_second']:,.0f} | "
+            f"{1000 * 256 / s['rows_per_second']:.2f} | {report['skorch_supervised_time_ratio_vs_hand_written']:.2f}x "
+            "of its own floor |"
+        ),
+        (
+            f"| hand-written supervised epoch (batch 256) | {hs['rows_per_second']:,.0f} | "
+            f"{1000 * 256 / hs['rows_per_second']:.2f} | 1.00x |"
+        ),
         "",
-        (f"- ZeroMatchNet takes **{report['time_ratio_vs_hand_written']:.2f}x** the time of the hand-written loop "
-        "for the same stage-2 work (goal: at most 1.25x)."),
-        (f"- ZeroMatchNet draws **{report['throughput_ratio_vs_skorch_supervised']:.2f}x** the rows per second of "
-        "stock skorch doing plain supervised epochs, although each of its rows costs about twice the compute "
-        "(weak + strong views of every unlabeled row, an auxiliary head)."),
+        (
+            f"- ZeroMatchNet takes **{report['time_ratio_vs_hand_written']:.2f}x** the time of the hand-written loop "
+            "for the same stage-2 work (goal: at most 1.25x)."
+        ),
+        (
+            f"- ZeroMatchNet draws **{report['throughput_ratio_vs_skorch_supervised']:.2f}x** the rows per second of "
+            "stock skorch doing plain supervised epochs, although each of its rows costs about twice the compute "
+            "(weak + strong views of every unlabeled row, an auxiliary head)."
+        ),
     ]
     if report.get("scaling"):
         lines += [
             "",
-            ("Fit time against rows (stage-1 and stage-2 epochs reduced; the last column scales the measured "
-            "epochs to the default 20 + 60):"),
+            (
+                "Fit time against rows (stage-1 and stage-2 epochs reduced; the last column scales the measured "
+                "epochs to the default 20 + 60):"
+            ),
             "",
             "| rows | fit s | stage-1 s / epoch | stage-2 s / epoch | default fit, extrapolated s |",
             "|---:|---:|---:|---:|---:|",

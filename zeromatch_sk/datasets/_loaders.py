@@ -134,7 +134,9 @@ def load_ag_news(path: str | os.PathLike | None = None) -> Bunch:
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     texts = [(r["title"].strip() + ". " + r["description"].strip()).replace("\\", " ") for r in rows]
-    return _bunch(texts, [_AG_NEWS_LABELS[r["label"]] for r in rows], AG_NEWS_CLASS_NAMES, AG_NEWS_TEMPLATE, _AG_DESCR)
+    return _bunch(
+        texts, [_AG_NEWS_LABELS[r["label"]] for r in rows], AG_NEWS_CLASS_NAMES, AG_NEWS_TEMPLATE, _AG_DESCR
+    )
 
 
 def load_trec(subset: str = "train", path: str | os.PathLike | None = None) -> Bunch:

@@ -177,7 +177,9 @@ def check_teacher_proba(P: Any, n_samples: int, n_classes: int, *, source: str =
         )
     if not np.all(np.isfinite(P)):
         bad = int((~np.isfinite(P)).any(axis=1).sum())
-        raise TeacherError(f"{source} returned NaN or infinite values in {bad} rows; fix the teacher or drop those rows.")
+        raise TeacherError(
+            f"{source} returned NaN or infinite values in {bad} rows; fix the teacher or drop those rows."
+        )
     if (P < 0).any():
         raise TeacherError(
             f"{source} returned negative values (min {P.min():.3g}); a teacher must return "

@@ -5,7 +5,7 @@ prints the accuracy on the evaluation rows, the student's mean predicted class s
 ``class_prior_``, ``teacher_prior_``, ``prior_drift_`` and ``lambda_u_``; with ``--guard T`` also the fit
 with ``max_prior_drift=T``. No default was chosen from these numbers (``drift_guard_validation.py`` did that).
 
-    python studies/drift_readout.py [--guard 0.1] [CACHE_DIR]
+    python benchmarks/drift_readout.py [--guard 0.1] [CACHE_DIR]
 """
 
 import argparse
@@ -13,7 +13,11 @@ import warnings
 
 import numpy as np
 
-CASES = (("ag_news-business-1:4-random", 1), ("ag_news-business-1:4-balanced", 1), ("ag_news-business-1:9-random", 1))
+CASES = (
+    ("ag_news-business-1:4-random", 1),
+    ("ag_news-business-1:4-balanced", 1),
+    ("ag_news-business-1:9-random", 1),
+)
 
 
 def main():

@@ -9,8 +9,8 @@ callback never sees (it reads no labels). Prints per-draw rows, then the
 paired mean difference in accuracy with its standard error and the mean
 fit-time ratio.
 
-    PYTHONPATH=$PWD OMP_NUM_THREADS=1 python studies/early_stopping_eval.py \
-        --seeds 3 --cache-dir /tmp/zm_cache > studies/early_stopping_eval_results.txt
+    PYTHONPATH=$PWD OMP_NUM_THREADS=1 python benchmarks/early_stopping_eval.py \
+        --seeds 3 --cache-dir /tmp/zm_cache > benchmarks/early_stopping_eval_results.txt
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ benchmark's evaluation rows (a measurement of a finished method, not a
 choice of settings). Five shuffled, unstratified folds over the labeled rows
 (a rare class drawn at random can have a single label, too few to stratify).
 
-    python studies/safe_search_eval.py OUT.json [CACHE_DIR] [DATASET ...]
+    python benchmarks/safe_search_eval.py OUT.json [CACHE_DIR] [DATASET ...]
 
 Writes every run (with the candidate it kept and the three cross-validated
 scores) to OUT.json and prints the mean accuracy per case.
@@ -19,7 +19,11 @@ import time
 import numpy as np
 from joblib import Parallel, delayed
 
-DEFAULT_CASES = ["ag_news-business-1:4-balanced", "ag_news-business-1:9-balanced", "ag_news-business-1:4-random"]
+DEFAULT_CASES = [
+    "ag_news-business-1:4-balanced",
+    "ag_news-business-1:9-balanced",
+    "ag_news-business-1:4-random",
+]
 
 
 def job(name, seed, cache):
@@ -50,12 +54,15 @@ def main(out, cache=None, *names):
     names = names or DEFAULT_CASES
     t0 = time.time()
     runs = Parallel(n_jobs=2)(delayed(job)(n, s, cache) for n in names for s in range(3))
-    json.dump(runs, open(out, "w"), indent=1)
+    with open(out, "w") as fh:
+        json.dump(runs, fh, indent=1)
     for name in names:
         rows = [r for r in runs if r["dataset"] == name]
         accs = [round(r["accuracy"], 3) for r in rows]
         print(f"{name}: mean {np.mean(accs):.3f} per seed {accs}; kept {[r['kept'] for r in rows]}")
-        print(f"   cv scores (ZeroMatch, KD only, supervised): {[np.round(r['cv_scores'], 3).tolist() for r in rows]}")
+        print(
+            f"   cv scores (ZeroMatch, KD only, supervised): {[np.round(r['cv_scores'], 3).tolist() for r in rows]}"
+        )
     print(f"{len(runs)} runs, {time.time() - t0:.0f} s")
 
 

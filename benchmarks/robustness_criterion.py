@@ -9,13 +9,13 @@ than a point, and ZeroMatch's accuracy on each draw.
 ``--against METHOD``, for the balanced main benchmark: ZeroMatch against one other method (``"ZeroMatch
 (reference)"``), the paired difference per draw with its standard error, and how many draws lose.
 
-    python studies/robustness_criterion.py benchmark_results/robustness benchmark_results/robustness_10_draws
-    python studies/robustness_criterion.py --against "ZeroMatch (reference)" benchmark_results/balanced_10_draws/*
-    python studies/robustness_criterion.py --against "supervised student" benchmark_results/robustness_10_draws
-    python studies/robustness_criterion.py --against "ZeroMatch, majority gate" --extra benchmark_results/robustness_10_draws_gate -- \
-        benchmark_results/robustness_10_draws
-    python studies/robustness_criterion.py --against "ZeroMatch, no gate" --extra benchmark_results/robustness_10_draws_gate -- \
-        benchmark_results/robustness_10_draws
+    python benchmarks/robustness_criterion.py benchmarks/results/robustness benchmarks/results/robustness_10_draws
+    python benchmarks/robustness_criterion.py --against "ZeroMatch (reference)" benchmarks/results/balanced_10_draws/*
+    python benchmarks/robustness_criterion.py --against "supervised student" benchmarks/results/robustness_10_draws
+    python benchmarks/robustness_criterion.py --against "ZeroMatch, majority gate" --extra benchmarks/results/robustness_10_draws_gate -- \
+        benchmarks/results/robustness_10_draws
+    python benchmarks/robustness_criterion.py --against "ZeroMatch, no gate" --extra benchmarks/results/robustness_10_draws_gate -- \
+        benchmarks/results/robustness_10_draws
 
 ``--extra PATH`` adds the runs of another results.json (the same cases and draws, other methods) before comparing;
 ``--against`` skips the cases where the other method did not run.
@@ -93,8 +93,12 @@ def against(path, other, extra=()):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("results", nargs="+", help="results.json files or their folders")
-    parser.add_argument("--against", help="compare ZeroMatch with this method instead of the simple alternatives")
-    parser.add_argument("--extra", nargs="*", default=[], help="results.json files whose runs are added (--against)")
+    parser.add_argument(
+        "--against", help="compare ZeroMatch with this method instead of the simple alternatives"
+    )
+    parser.add_argument(
+        "--extra", nargs="*", default=[], help="results.json files whose runs are added (--against)"
+    )
     args = parser.parse_args()
     if args.extra and not args.against:
         parser.error("--extra goes with --against")

@@ -10,13 +10,13 @@ fallback (``fallback`` false). Each record holds ``prior_drift`` (total variatio
 student's mean predicted shares on the training rows and ``class_prior_``) and both accuracies; the summary
 replays every threshold.
 
-    python studies/drift_guard_validation.py run OUT.json [CACHE_DIR]     # about 12 minutes on 2 cores
-    python studies/drift_guard_validation.py summary OUT.json [MORE.json]
+    python benchmarks/drift_guard_validation.py run OUT.json [CACHE_DIR]     # about 12 minutes on 2 cores
+    python benchmarks/drift_guard_validation.py summary OUT.json [MORE.json]
 
 ``more`` reads the drift of ten more validation draws (seeds 3-12) of balanced AG News and TREC, where the
 consistency loss matters most, with plain default fits (about 7 minutes):
 
-    python studies/drift_guard_validation.py more MORE.json [CACHE_DIR]
+    python benchmarks/drift_guard_validation.py more MORE.json [CACHE_DIR]
 
 ``drift_guard_validation_summary.txt`` is ``summary drift_guard_validation_results.json
 drift_guard_validation_more.json``.
@@ -100,7 +100,9 @@ def summary(records, more=None):
     print("ordinary students' drift and, in brackets, what the fallback changes (points), per case:")
     for name in DATASETS:
         runs = [r for r in records if r["dataset"] == name and r["fallback"]]
-        cells = " ".join(f"{r['prior_drift']:.3f} ({100 * (r['acc_fallback'] - r['acc_default']):+.1f})" for r in runs)
+        cells = " ".join(
+            f"{r['prior_drift']:.3f} ({100 * (r['acc_fallback'] - r['acc_default']):+.1f})" for r in runs
+        )
         print(f"  {name:36s} {cells or '(rare-class guard: loss off)'}")
     print("threshold: runs it fires on (their change in points), mean change per case (3 draws)")
     for t in THRESHOLDS:
@@ -112,7 +114,9 @@ def summary(records, more=None):
             if fire:
                 fired.append(f"{r['dataset']} seed {r['seed']} {100 * change:+.1f}")
         changed = ", ".join(f"{k} {100 * np.mean(v):+.1f}" for k, v in per.items() if any(v))
-        print(f"  {t:5.3f}: fires on {len(fired):2d} of {len(records)} ({'; '.join(fired)}); {changed or 'no change'}")
+        print(
+            f"  {t:5.3f}: fires on {len(fired):2d} of {len(records)} ({'; '.join(fired)}); {changed or 'no change'}"
+        )
     if more is not None:
         print("more: ten more validation draws, plain default fits")
         for name in ("ag_news", "trec"):
@@ -124,7 +128,9 @@ if __name__ == "__main__":
     mode, out = sys.argv[1], sys.argv[2]
     cache = sys.argv[3] if len(sys.argv) > 3 and mode != "summary" else None
     if mode == "more":
-        recs = Parallel(n_jobs=2)(delayed(more_job)(n, s, cache) for n in ("ag_news", "trec") for s in range(3, 13))
+        recs = Parallel(n_jobs=2)(
+            delayed(more_job)(n, s, cache) for n in ("ag_news", "trec") for s in range(3, 13)
+        )
         with open(out, "w") as fh:
             json.dump(recs, fh, indent=1)
         summary([], recs)

@@ -7,9 +7,9 @@ the validation rows' true shares, the teacher's raw and calibrated (leave-one-ou
 calibration penalty and ``prior_drift_``. ``eval`` instead of ``val`` reads the benchmark's evaluation rows (a
 diagnosis of a benchmark run, never a choice). Variants: see ``VARIANTS``.
 
-    python studies/defaults_vs_reference_validation.py trec 0,1,2,3,4,5 default,reference,nocal val [CACHE_DIR]
-    python studies/defaults_vs_reference_validation.py ag_news 0,1,2,3,4,5 default,reference val [CACHE_DIR]
-    python studies/defaults_vs_reference_validation.py summary RESULTS.txt
+    python benchmarks/defaults_vs_reference_validation.py trec 0,1,2,3,4,5 default,reference,nocal val [CACHE_DIR]
+    python benchmarks/defaults_vs_reference_validation.py ag_news 0,1,2,3,4,5 default,reference val [CACHE_DIR]
+    python benchmarks/defaults_vs_reference_validation.py summary RESULTS.txt
 
 ``defaults_vs_reference_validation_results.txt`` holds both runs (about 15 minutes on 2 cores); ``summary``
 prints the mean accuracy per dataset and variant.
@@ -35,7 +35,6 @@ VARIANTS = {
 
 def job(name, seed, variant, val, cache):
     import torch
-
     from _grouped import REFERENCE_PARAMS, grouped
 
     from zeromatch_sk import ZeroMatchClassifier
@@ -52,7 +51,9 @@ def job(name, seed, variant, val, cache):
     _lab, y = semi_supervised_labels(ds, ds.budgets[0], seed)
     params = grouped(params)
     pool = ds.pool_idx
-    est = ZeroMatchClassifier(random_state=seed, **params).fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])
+    est = ZeroMatchClassifier(random_state=seed, **params).fit(
+        ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool]
+    )
     pred, y_eval = est.predict(ds.X[ds.eval_idx]), ds.y[ds.eval_idx]
 
     def shares(labels):
@@ -71,7 +72,9 @@ def summary(path):
             r = json.loads(line)
             acc[(r["name"], "val" if r["val"] else "eval", r["v"])].append(r["acc"])
     for (name, rows, variant), values in acc.items():
-        print(f"{name:8s} {rows:4s} {variant:10s} mean {np.mean(values):.3f} over {len(values)} draws: {values}")
+        print(
+            f"{name:8s} {rows:4s} {variant:10s} mean {np.mean(values):.3f} over {len(values)} draws: {values}"
+        )
 
 
 if __name__ == "__main__":

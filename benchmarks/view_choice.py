@@ -10,10 +10,10 @@ exactly as before those two defences. Output of one run: ``view_choice_results.t
 names it reports those instead: ``view_choice_robustness_results.txt`` holds the three robustness
 cases where the defaults fall short, whose per-draw decisions ``docs/robustness.rst`` quotes.
 
-    python studies/view_choice.py [CACHE_DIR [DATASET ...]] [--seeds N]
+    python benchmarks/view_choice.py [CACHE_DIR [DATASET ...]] [--seeds N]
 
 ``view_choice_robustness_10_draws_results.txt``: AG Business 1:9 with random labels, ``--seeds 10``, the draws of
-``benchmark_results/robustness_10_draws`` (where the gate kept the teacher: the fifth field of the teacher's tuple).
+``benchmarks/results/robustness_10_draws`` (where the gate kept the teacher: the fifth field of the teacher's tuple).
 """
 
 import sys
@@ -25,7 +25,14 @@ from zeromatch_sk import ZeroMatchClassifier
 from zeromatch_sk._robust import normalized_entropy
 from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
-DATASETS = ["ag_news", "trec", "digits-teacher0.8", "digits-teacher0.5", "digits-random-teacher", "ag_news_sample"]
+DATASETS = [
+    "ag_news",
+    "trec",
+    "digits-teacher0.8",
+    "digits-teacher0.5",
+    "digits-random-teacher",
+    "ag_news_sample",
+]
 
 
 def choices(ds, budget, seed):
@@ -38,10 +45,15 @@ def choices(ds, budget, seed):
                                   classes=np.arange(ds.n_classes))  # fmt: skip
         clf.fit(ds.X[pool], y, pseudo_labels=teacher)
         view = type(clf.strong_augment_).__name__
-        bias = round(float(np.ptp(clf.teacher_bias_)), 2)  # spread of the calibration's per-class biases, nats
+        bias = round(
+            float(np.ptp(clf.teacher_bias_)), 2
+        )  # spread of the calibration's per-class biases, nats
         shares = None  # the calibrated teacher's class shares: (normalised entropy, shares)
         if clf.teacher_prior_ is not None:
-            shares = (round(normalized_entropy(clf.teacher_prior_), 3), np.round(clf.teacher_prior_, 2).tolist())
+            shares = (
+                round(normalized_entropy(clf.teacher_prior_), 3),
+                np.round(clf.teacher_prior_, 2).tolist(),
+            )
         out.append((round(normalized_entropy(clf.class_prior_), 3), view, clf.label_sampling_, clf.lambda_u_,
                     bool(clf.teacher_gated_), np.round(clf.class_prior_, 2).tolist(), bias, shares))  # fmt: skip
     return out

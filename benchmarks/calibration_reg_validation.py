@@ -8,7 +8,7 @@ Variants: ``b0.5`` (bias, penalty 0.5: the old default), ``bLOO`` (bias, penalty
 ``select_calibration_reg``: ``calibration_reg='auto'``), ``bs0.5`` / ``bsLOO`` (bias and scale),
 ``raw`` (no calibration).
 
-    python studies/calibration_reg_validation.py DATASET[,DATASET...] val N_DRAWS [CACHE_DIR]
+    python benchmarks/calibration_reg_validation.py DATASET[,DATASET...] val N_DRAWS [CACHE_DIR]
 
 ``calibration_reg_validation_results.txt`` is the output for the four balanced-label robustness
 cases, 12 draws.

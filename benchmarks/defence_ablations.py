@@ -1,14 +1,14 @@
 """What each defence contributed: ZeroMatch with the defaults minus the same with one defence switched off.
 
-Reads the robustness benchmark's results.json (``benchmark_results/robustness`` by default; any results folder with
+Reads the robustness benchmark's results.json (``benchmarks/results/robustness`` by default; any results folder with
 ``ZeroMatch`` and ``ZeroMatch, <ablation>`` rows) and prints, per ablation row, the paired difference in points
 (defaults minus ablation, mean over the shared draws) on every case, so that ``docs/robustness.rst``'s "what each
 defence contributed" list comes from a command. Positive: the defence helped.
 
-    python studies/defence_ablations.py [RESULTS ...]
+    python benchmarks/defence_ablations.py [RESULTS ...]
 
-``defence_ablations_results.txt`` is one run on ``benchmark_results/robustness`` and on
-``benchmark_results/robustness_10_draws_gate`` (with ``--extra benchmark_results/robustness_10_draws`` for the
+``defence_ablations_results.txt`` is one run on ``benchmarks/results/robustness`` and on
+``benchmarks/results/robustness_10_draws_gate`` (with ``--extra benchmarks/results/robustness_10_draws`` for the
 defaults' ten draws).
 """
 
@@ -40,7 +40,7 @@ def main(path, extra=()):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("results", nargs="*", default=["benchmark_results/robustness"])
+    parser.add_argument("results", nargs="*", default=["benchmarks/results/robustness"])
     parser.add_argument("--extra", nargs="*", default=[], help="results.json files whose runs are added")
     args = parser.parse_args()
     for p in args.results:

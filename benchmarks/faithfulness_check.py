@@ -1,16 +1,29 @@
 """Faithfulness check against ../shared/design/algorithm.md: AG News 40 labels and TREC 60 labels (10 per class),
-evaluated on every row not labeled, 3 seeds. Usage: python studies/embed_shared.py, then
-python studies/faithfulness_check.py METHODS_JSON N_PROCESSES (see studies/README.md)."""
-import os, sys, time, json, warnings
+evaluated on every row not labeled, 3 seeds. Usage: python benchmarks/embed_shared.py, then
+python benchmarks/faithfulness_check.py METHODS_JSON N_PROCESSES (see benchmarks/README.md)."""
+
+import json
+import os
+import sys
+import time
+import warnings
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-import numpy as np
 from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
 warnings.simplefilter("ignore")
 
+
 def run(args):
-    import torch; torch.set_num_threads(1)
-    from zeromatch_sk import ZeroMatchClassifier
+    import torch
+
+    torch.set_num_threads(1)
     from sklearn.linear_model import LogisticRegression
+
+    from zeromatch_sk import ZeroMatchClassifier
+
     name, per_class, method, seed, params = args
     d = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.npz"), allow_pickle=True)
     X, yt, P = d["X"], d["y"], d["P"]
@@ -25,11 +38,13 @@ def run(args):
     elif method == "teacher":
         acc = float((P.argmax(1)[ev] == yt[ev]).mean())
     else:
-        kw = dict(random_state=seed); kw.update(params)
+        kw = dict(random_state=seed)
+        kw.update(params)
         pl = None if method == "adamatch" else P
         clf = ZeroMatchClassifier(**kw).fit(X, y, pseudo_labels=pl)
         acc = clf.score(X[ev], yt[ev])
     return dict(dataset=name, method=method, seed=seed, params=params, acc=float(acc), sec=time.time() - t)
+
 
 if __name__ == "__main__":
     methods = json.loads(sys.argv[1])
@@ -41,11 +56,15 @@ if __name__ == "__main__":
     with ProcessPoolExecutor(int(sys.argv[2]) if len(sys.argv) > 2 else 15) as ex:
         res = list(ex.map(run, jobs))
     out = os.environ.get("OUT", ".")
-    json.dump(res, open(f"{out}/check.json", "w"), indent=1)
+    with open(f"{out}/check.json", "w") as fh:
+        json.dump(res, fh, indent=1)
     import collections
+
     agg = collections.defaultdict(list)
     for r in res:
         agg[(r["dataset"], r["method"], json.dumps(r["params"]))].append((r["acc"], r["sec"]))
     for k, v in sorted(agg.items()):
         a = np.array(v)
-        print(f"{k[0]:8s} {k[1]:10s} {k[2]:50s} acc {a[:,0].mean():.3f} ({a[:,0].min():.3f}-{a[:,0].max():.3f})  {a[:,1].mean():.0f}s")
+        print(
+            f"{k[0]:8s} {k[1]:10s} {k[2]:50s} acc {a[:, 0].mean():.3f} ({a[:, 0].min():.3f}-{a[:, 0].max():.3f})  {a[:, 1].mean():.0f}s"
+        )

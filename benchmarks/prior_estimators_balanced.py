@@ -18,7 +18,7 @@ A second line per dataset prints the normalised entropy of the EM estimates (low
 error on the draws where it is at least 0.85, of EM and of the labels' balance: a rule "treat an estimate that looks
 nearly balanced as balanced" would replace EM by the labels' balance on exactly those draws.
 
-    python studies/prior_estimators_balanced.py [CACHE_DIR]     # about a minute
+    python benchmarks/prior_estimators_balanced.py [CACHE_DIR]     # about a minute
 
 ``prior_estimators_balanced_results.txt`` is one run.
 """
@@ -62,7 +62,9 @@ def main(cache):
     names = ["EM", "PACC", "bagged EM", "halfway", "labels"]
     print(f"L1 error against the pool's class frequencies, mean (max) over {N_DRAWS} class-balanced draws")
     for name in DATASETS:
-        ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))  # every one draws labels balanced
+        ds = validation_view(
+            load_dataset(name, cache_dir=cache, verbose=0)
+        )  # every one draws labels balanced
         k = ds.n_classes
         y, P = ds.y[ds.pool_idx], ds.teacher_proba[ds.pool_idx].astype(np.float64)
         truth = np.bincount(y, minlength=k) / len(y)
@@ -93,8 +95,10 @@ def main(cache):
         ent, flat = np.array(entropies), np.array(entropies) >= SNAP
         snapped = (f"EM {np.mean(np.array(errors['EM'])[flat]):.3f}, labels {np.mean(np.array(errors['labels'])[flat]):.3f}"
                    if flat.any() else "none")  # fmt: skip
-        print(f"{'':36s} EM entropy {ent.min():.2f} / {np.median(ent):.2f} / {ent.max():.2f}; "
-              f"{flat.sum()} of {N_DRAWS} draws at >= {SNAP}, L1 error there: {snapped}")
+        print(
+            f"{'':36s} EM entropy {ent.min():.2f} / {np.median(ent):.2f} / {ent.max():.2f}; "
+            f"{flat.sum()} of {N_DRAWS} draws at >= {SNAP}, L1 error there: {snapped}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ A counting rule teacher on scikit-learn's wine data (178 rows, 3 labels per clas
 ``cross_validate`` with the same folds. "uncached" is the same teacher made unkeyable (a parameter
 joblib cannot hash), so the pipeline cannot cache its answers and asks on every fit. Counts, not timings.
 
-    python studies/teacher_cache_calls.py
+    python benchmarks/teacher_cache_calls.py
 
 ``teacher_cache_calls_results.txt`` is one run (well under a minute).
 """
@@ -68,7 +68,9 @@ def main():
         calls = CALLS
         teacher = CountingTeacher() if keyable else CountingTeacher(salt=lambda: None)
         model = make_pipeline(StandardScaler(), student, provider=teacher)
-        grid = GridSearchCV(model, {"zeromatchclassifier__lambda_kd": [0.5, 1.0]}, cv=cv, scoring=labeled_scorer())
+        grid = GridSearchCV(
+            model, {"zeromatchclassifier__lambda_kd": [0.5, 1.0]}, cv=cv, scoring=labeled_scorer()
+        )
         grid.fit(X, y)
         n_grid, n_grid_calls = sum(calls), len(calls)
         cross_validate(model, X, y, cv=cv, scoring=labeled_scorer())

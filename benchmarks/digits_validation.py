@@ -1,10 +1,10 @@
 """Why ZeroMatch loses to LabelSpreading on digits: a few settings, scored on a validation slice of the pool.
 
-    python studies/digits_validation.py [N_JOBS]
+    python benchmarks/digits_validation.py [N_JOBS]
 
 The evaluation rows of the benchmark are never used: every run scores on a
 stratified 25 % slice carved from the training pool (``validation_view``).
-Writes studies/digits_validation_results.md.
+Writes benchmarks/digits_validation_results.md.
 """
 
 import os
@@ -12,9 +12,9 @@ import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from zeromatch_sk.augment import GaussianNoise, Scarf  # noqa: E402
-from zeromatch_sk.benchmark import Method, load_dataset, run_benchmark, validation_view  # noqa: E402
-from zeromatch_sk.benchmark._methods import label_spreading  # noqa: E402
+from zeromatch_sk.augment import GaussianNoise, Scarf
+from zeromatch_sk.benchmark import Method, load_dataset, run_benchmark, validation_view
+from zeromatch_sk.benchmark._methods import label_spreading
 
 n_jobs = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 datasets = [validation_view(load_dataset(n, verbose=0)) for n in ("digits-teacher0.8", "digits-teacher0.5")]

@@ -13,7 +13,7 @@ how many requests each prompt received, so the run checks that
 and prints rows per second. A short sweep over ``max_concurrency`` on fewer
 rows shows how the rate grows with the requests in flight.
 
-Run: ``python studies/llm_throughput.py > studies/llm_throughput_results.txt``
+Run: ``python benchmarks/llm_throughput.py > benchmarks/llm_throughput_results.txt``
 (about half a minute on a 2-core machine).
 """
 

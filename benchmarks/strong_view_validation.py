@@ -13,8 +13,8 @@ JSON-friendly dicts: ``"gaussian:0.1"`` means ``GaussianNoise(scale=0.1)``; ``"s
 ``"scarfbalanced:0.4"`` and ``"scarfclass:0.4"`` mean ``Scarf(rate=0.4, donors='batch' | 'balanced' |
 'class')``.
 
-    python studies/strong_view_validation.py studies/strong_view_validation_specs.json s2 OUT.json [CACHE_DIR]
-    python studies/strong_view_validation.py compare studies/strong_view_validation_results.json \
+    python benchmarks/strong_view_validation.py benchmarks/strong_view_validation_specs.json s2 OUT.json [CACHE_DIR]
+    python benchmarks/strong_view_validation.py compare benchmarks/strong_view_validation_results.json \
         "gatenever:no gate" "calrandom:defaults"
 
 ``compare`` prints, per dataset, the per-draw differences of two variants (``EXPERIMENT:LABEL``) that ran on the
@@ -35,6 +35,7 @@ import json
 import sys
 import time
 
+from _grouped import grouped
 from joblib import Parallel, delayed
 
 from zeromatch_sk.benchmark import Method, default_methods, load_dataset, run_one, validation_view
@@ -54,7 +55,11 @@ def parse(params):
             if kind not in VIEWS:
                 raise ValueError(f"unknown view {kind!r} in {value!r}; use one of {sorted(VIEWS)}")
             cls, donors = VIEWS[kind]
-            value = GaussianNoise(scale=float(arg)) if cls == "GaussianNoise" else Scarf(rate=float(arg), donors=donors)
+            value = (
+                GaussianNoise(scale=float(arg))
+                if cls == "GaussianNoise"
+                else Scarf(rate=float(arg), donors=donors)
+            )
         out[key] = value
     return out
 
@@ -88,7 +93,9 @@ def main(spec_path, name, out_path, cache=None):
         json.dump(runs, f, indent=1)
     import pandas as pd
 
-    table = pd.DataFrame(runs).pivot_table(index="method", columns="dataset", values="accuracy", aggfunc="mean")
+    table = pd.DataFrame(runs).pivot_table(
+        index="method", columns="dataset", values="accuracy", aggfunc="mean"
+    )
     print(table.round(3).to_string())
     print(f"{len(runs)} runs, {time.time() - t0:.0f} s")
 

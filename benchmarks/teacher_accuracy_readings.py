@@ -19,7 +19,7 @@ accuracy and the majority rate on the unlabeled rows. Per random-label robustnes
 each pairing orders correctly (``teacher >= majority`` as in truth). The first line of each case also gives the
 raw and the calibrated teacher's accuracy on the unlabeled rows.
 
-    python studies/teacher_accuracy_readings.py [CACHE_DIR]      # about a minute
+    python benchmarks/teacher_accuracy_readings.py [CACHE_DIR]      # about a minute
 
 ``teacher_accuracy_readings_results.txt`` is one run.
 """

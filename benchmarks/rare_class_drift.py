@@ -7,7 +7,7 @@ teacher kept and Gaussian strong views: the consistency loss on, off (``lambda_u
 prior. Printed per run: accuracy, the share of rows predicted Business against the truth, and the
 final mask ratio.
 
-    python studies/rare_class_drift.py [CACHE_DIR]      # one run: rare_class_drift_results.txt
+    python benchmarks/rare_class_drift.py [CACHE_DIR]      # one run: rare_class_drift_results.txt
 """
 
 import sys
@@ -28,7 +28,9 @@ def main(cache=None):
     pool, y_pool = ds.pool_idx, ds.y[ds.pool_idx]
     prior = np.bincount(y_pool) / len(y_pool)
     y_eval = ds.y[ds.eval_idx]
-    base = dict(strong_augment=GaussianNoise(0.1), teacher_gate="never", min_class_labels=0)  # flat: grouped() below
+    base = dict(
+        strong_augment=GaussianNoise(0.1), teacher_gate="never", min_class_labels=0
+    )  # flat: grouped() below
     settings = [
         ("consistency loss on", {}),
         ("consistency loss off (lambda_u=0)", {"lambda_u": 0.0}),
@@ -38,7 +40,9 @@ def main(cache=None):
         lab = labeled_positions(ds, 20, seed)
         y = np.full(len(pool), -1)
         y[lab] = y_pool[lab]
-        print(f"seed {seed}: labels per class {np.bincount(y_pool[lab]).tolist()}, true Business share {prior[1]:.3f}")
+        print(
+            f"seed {seed}: labels per class {np.bincount(y_pool[lab]).tolist()}, true Business share {prior[1]:.3f}"
+        )
         for name, extra in settings:
             clf = ZeroMatchClassifier(random_state=seed, **grouped({**base, **extra}))
             clf.fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])

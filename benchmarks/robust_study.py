@@ -1,7 +1,7 @@
 """Robustness study: poor or biased teachers, class imbalance, label sampling.
 
-    python studies/robust_study.py N_JOBS          # full study (3 seeds, ~190 fits)
-    SMOKE=1 python studies/robust_study.py 2       # 1 seed, 1 case, 1-epoch budgets
+    python benchmarks/robust_study.py N_JOBS          # full study (3 seeds, ~190 fits)
+    SMOKE=1 python benchmarks/robust_study.py 2       # 1 seed, 1 case, 1-epoch budgets
 
 Writes robust_study.json and robust_study.md to $OUT (or the cwd).
 
@@ -42,7 +42,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # a CPU study; forked workers must not touch CUDA
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -58,7 +58,7 @@ CAL_REG = 0.5
 
 # --------------------------------------------------------------------------- cases
 # "Topic or not" from the 4-topic teacher (a positive shift over-predicts the topic): the benchmark's own.
-from zeromatch_sk.benchmark._datasets import _binary_teacher  # noqa: E402
+from zeromatch_sk.benchmark._datasets import _binary_teacher
 
 
 def load_case(case, seed):
@@ -86,7 +86,10 @@ def load_case(case, seed):
         order = np.argsort(np.bincount(y, minlength=k))  # rarest first
         sizes = np.round(case["n_min"] * case["imbalance"] ** (np.arange(k) / (k - 1))).astype(int)
         idx = np.concatenate(
-            [rng.choice(np.flatnonzero(y == c), min(s, int((y == c).sum())), replace=False) for c, s in zip(order, sizes)]
+            [
+                rng.choice(np.flatnonzero(y == c), min(s, int((y == c).sum())), replace=False)
+                for c, s in zip(order, sizes)
+            ]
         )
         return X[idx], y[idx], P[idx]
     if kind == "digits":
@@ -133,22 +136,94 @@ def cases():
     out = []
     for ratio in (4, 9):
         for sampling in ("balanced", "random"):
-            out.append(dict(name=f"agnews Business:rest 1:{ratio} {sampling}", kind="agnews_binary", topic="Business",
-                            ratio=ratio, shift=0.0, pool=3000, sampling=sampling, per_class=10, n_labels=20, cost=26))
+            out.append(
+                dict(
+                    name=f"agnews Business:rest 1:{ratio} {sampling}",
+                    kind="agnews_binary",
+                    topic="Business",
+                    ratio=ratio,
+                    shift=0.0,
+                    pool=3000,
+                    sampling=sampling,
+                    per_class=10,
+                    n_labels=20,
+                    cost=26,
+                )
+            )
     for sampling in ("balanced", "random"):
-        out.append(dict(name=f"agnews Sports:rest 1:9 biased-teacher {sampling}", kind="agnews_binary", topic="Sports",
-                        ratio=9, shift=2.0, pool=3000, sampling=sampling, per_class=10, n_labels=20, cost=26))
+        out.append(
+            dict(
+                name=f"agnews Sports:rest 1:9 biased-teacher {sampling}",
+                kind="agnews_binary",
+                topic="Sports",
+                ratio=9,
+                shift=2.0,
+                pool=3000,
+                sampling=sampling,
+                per_class=10,
+                n_labels=20,
+                cost=26,
+            )
+        )
     for sampling in ("balanced", "random"):
-        out.append(dict(name=f"trec long-tail 10:1 {sampling}", kind="trec_lt", n_min=60, imbalance=10.0,
-                        sampling=sampling, per_class=10, n_labels=60, cost=24))
-    out.append(dict(name="digits teacher-biased-to-0", kind="digits", teacher="biased", sampling="balanced",
-                    per_class=5, n_labels=50, cost=15))
-    out.append(dict(name="digits random-teacher", kind="digits", teacher="random", sampling="balanced",
-                    per_class=5, n_labels=50, cost=15))
-    out.append(dict(name="agnews balanced 40 labels", kind="full", data="ag_news", sampling="balanced",
-                    per_class=10, n_labels=40, cost=55, balanced_check=True))
-    out.append(dict(name="trec balanced 60 labels", kind="full", data="trec", sampling="balanced",
-                    per_class=10, n_labels=60, cost=42, balanced_check=True))
+        out.append(
+            dict(
+                name=f"trec long-tail 10:1 {sampling}",
+                kind="trec_lt",
+                n_min=60,
+                imbalance=10.0,
+                sampling=sampling,
+                per_class=10,
+                n_labels=60,
+                cost=24,
+            )
+        )
+    out.append(
+        dict(
+            name="digits teacher-biased-to-0",
+            kind="digits",
+            teacher="biased",
+            sampling="balanced",
+            per_class=5,
+            n_labels=50,
+            cost=15,
+        )
+    )
+    out.append(
+        dict(
+            name="digits random-teacher",
+            kind="digits",
+            teacher="random",
+            sampling="balanced",
+            per_class=5,
+            n_labels=50,
+            cost=15,
+        )
+    )
+    out.append(
+        dict(
+            name="agnews balanced 40 labels",
+            kind="full",
+            data="ag_news",
+            sampling="balanced",
+            per_class=10,
+            n_labels=40,
+            cost=55,
+            balanced_check=True,
+        )
+    )
+    out.append(
+        dict(
+            name="trec balanced 60 labels",
+            kind="full",
+            data="trec",
+            sampling="balanced",
+            per_class=10,
+            n_labels=60,
+            cost=42,
+            balanced_check=True,
+        )
+    )
     if SMOKE:
         out = [dict(out[1], pool=600)]
     return out
@@ -158,8 +233,14 @@ def cases():
 def prepare(case, seed):
     """Everything a case-seed needs that does not train a student: labels, calibration, prior, gate."""
     from zeromatch_sk._robust import (
-        apply_teacher_bias, estimate_prior_em, fit_teacher_bias, fit_teacher_calibration,
-        infer_label_sampling, logit_adjust, teacher_gate, teacher_vs_labels,
+        apply_teacher_bias,
+        estimate_prior_em,
+        fit_teacher_bias,
+        fit_teacher_calibration,
+        infer_label_sampling,
+        logit_adjust,
+        teacher_gate,
+        teacher_vs_labels,
     )
 
     X, y, P = load_case(case, seed)
@@ -181,14 +262,22 @@ def prepare(case, seed):
     prior_bias_only = estimate_prior_em(apply_teacher_bias(P, b_only)[ev], train_prior=prior_lab)
     stats = teacher_vs_labels(P[lab], yl, X[lab])
     info = dict(
-        case=case["name"], seed=seed, n_pool=len(y), n_labeled=int(lab.sum()), k=k,
+        case=case["name"],
+        seed=seed,
+        n_pool=len(y),
+        n_labeled=int(lab.sum()),
+        k=k,
         sampling_inferred=sampling_inferred,
-        prior_true=prior_true.tolist(), prior_labeled=prior_lab.tolist(), prior_hat=prior_hat.tolist(),
-        prior_raw_em=prior_raw.tolist(), prior_bias_only_em=prior_bias_only.tolist(),
+        prior_true=prior_true.tolist(),
+        prior_labeled=prior_lab.tolist(),
+        prior_hat=prior_hat.tolist(),
+        prior_raw_em=prior_raw.tolist(),
+        prior_bias_only_em=prior_bias_only.tolist(),
         prior_l1_hat=float(np.abs(prior_hat - prior_true).sum()),
         prior_l1_raw_em=float(np.abs(prior_raw - prior_true).sum()),
         prior_l1_bias_only=float(np.abs(prior_bias_only - prior_true).sum()),
-        bias=bias.tolist(), scale=scale,
+        bias=bias.tolist(),
+        scale=scale,
         gate_stats=stats.__dict__,
         gate_chance=teacher_gate(stats, rule="chance", z=GATE_Z),
         gate_labels=teacher_gate(stats, rule="labels", z=GATE_Z),
@@ -206,7 +295,9 @@ def prepare(case, seed):
 
     lr = LogisticRegression(max_iter=2000).fit(X[lab], yl)
     acc["lr"] = float((lr.predict(X[ev]) == y[ev]).mean())
-    acc["lr_adjL"] = float((logit_adjust(lr.predict_proba(X[ev]), prior_lab, prior_hat).argmax(1) == y[ev]).mean())
+    acc["lr_adjL"] = float(
+        (logit_adjust(lr.predict_proba(X[ev]), prior_lab, prior_hat).argmax(1) == y[ev]).mean()
+    )
     return dict(info=info, acc=acc, prior_hat=prior_hat, prior_lab=prior_lab, P_cal_shift=P_cal_shift)
 
 
@@ -232,7 +323,9 @@ def fit_job(job):
     else:
         teacher = {"raw": P, "cal": prep["P_cal_shift"], None: None}[job["teacher"]]
         da = prep["prior_hat"] if job["da"] == "prior" else "labeled"
-        clf = ZeroMatchClassifier(defences=Defences(alignment_target=da), **kw).fit(X, y_in, pseudo_labels=teacher)
+        clf = ZeroMatchClassifier(defences=Defences(alignment_target=da), **kw).fit(
+            X, y_in, pseudo_labels=teacher
+        )
     proba = clf.predict_proba(X[ev])
     out = {"plain": float((proba.argmax(1) == y[ev]).mean())}
     if variant != "mlp":
@@ -267,13 +360,30 @@ def main():
         for seed in SEEDS:
             prep = prepare(case, seed)
             preps[(case["name"], seed)] = prep
-            light = dict(prior_hat=prep["prior_hat"], prior_lab=prep["prior_lab"], P_cal_shift=prep["P_cal_shift"],
-                         sampling_inferred=prep["info"]["sampling_inferred"])
+            light = dict(
+                prior_hat=prep["prior_hat"],
+                prior_lab=prep["prior_lab"],
+                P_cal_shift=prep["P_cal_shift"],
+                sampling_inferred=prep["info"]["sampling_inferred"],
+            )
             for v, (teacher, da) in VARIANTS.items():
-                jobs.append(dict(case=case, seed=seed, variant=v, teacher=teacher, da=da, cost=case["cost"], prep=light))
+                jobs.append(
+                    dict(
+                        case=case, seed=seed, variant=v, teacher=teacher, da=da, cost=case["cost"], prep=light
+                    )
+                )
             if not prep["info"]["gate_chance"]:
-                jobs.append(dict(case=case, seed=seed, variant="ada", teacher=None, da="labeled", cost=case["cost"],
-                                 prep=light))
+                jobs.append(
+                    dict(
+                        case=case,
+                        seed=seed,
+                        variant="ada",
+                        teacher=None,
+                        da="labeled",
+                        cost=case["cost"],
+                        prep=light,
+                    )
+                )
             jobs.append(dict(case=case, seed=seed, variant="mlp", teacher=None, da=None, cost=6, prep=light))
     jobs.sort(key=lambda j: -j["cost"])  # longest first
     print(f"{len(jobs)} fits on {n_jobs} processes (prepared in {time.time() - t_start:.0f}s)", flush=True)
@@ -288,7 +398,7 @@ def main():
         for seed in SEEDS:
             prep = preps[(case["name"], seed)]
             acc = dict(prep["acc"])
-            f = lambda v, key="plain": fits[(case["name"], seed, v)]["acc"][key]  # noqa: E731
+            f = lambda v, key="plain", name=case["name"], seed=seed: fits[(name, seed, v)]["acc"][key]
             acc["mlp"] = f("mlp")
             acc["zm"] = f("zm")
             acc["zm_cal"] = f("zm_cal")
@@ -311,8 +421,18 @@ def main():
 
     out_dir = os.environ.get("OUT", ".")
     with open(os.path.join(out_dir, "robust_study.json"), "w") as fh:
-        json.dump(dict(smoke=SMOKE, seeds=SEEDS, gate_z=GATE_Z, cal_reg=CAL_REG, rows=rows,
-                       wall_s=time.time() - t_start), fh, indent=1)
+        json.dump(
+            dict(
+                smoke=SMOKE,
+                seeds=SEEDS,
+                gate_z=GATE_Z,
+                cal_reg=CAL_REG,
+                rows=rows,
+                wall_s=time.time() - t_start,
+            ),
+            fh,
+            indent=1,
+        )
     md = table(rows, all_cases)
     with open(os.path.join(out_dir, "robust_study.md"), "w") as fh:
         fh.write(md)
@@ -320,9 +440,25 @@ def main():
     print(f"wall {time.time() - t_start:.0f}s", flush=True)
 
 
-COLS = ["lr", "mlp", "teacher", "teacher_cal", "zm", "zm_cal", "zm_prior", "zm_adjL", "zm_adjM", "zm_gate",
-        "zm_calprior", "zm_all", "zm_allM", "zm_all0", "zm_all[gate_labels]",
-        "zm_all[gate_chance_z0]", "ada_prior"]
+COLS = [
+    "lr",
+    "mlp",
+    "teacher",
+    "teacher_cal",
+    "zm",
+    "zm_cal",
+    "zm_prior",
+    "zm_adjL",
+    "zm_adjM",
+    "zm_gate",
+    "zm_calprior",
+    "zm_all",
+    "zm_allM",
+    "zm_all0",
+    "zm_all[gate_labels]",
+    "zm_all[gate_chance_z0]",
+    "ada_prior",
+]
 
 
 def table(rows, all_cases):
@@ -330,8 +466,10 @@ def table(rows, all_cases):
     for r in rows:
         by[r["info"]["case"]].append(r)
     lines = [
-        "Mean accuracy on the unlabeled rows over seeds; `best` = best of {lr, mlp, teacher}; "
-        "`Δ` columns = method minus best (robustness cases) or minus zm (balanced checks).",
+        (
+            "Mean accuracy on the unlabeled rows over seeds; `best` = best of {lr, mlp, teacher}; "
+            "`Δ` columns = method minus best (robustness cases) or minus zm (balanced checks)."
+        ),
         "",
         "| case | maj | " + " | ".join(COLS) + " | best | Δ zm | Δ zm_all | prior true→hat | gate open |",
         "|---" * (len(COLS) + 7) + "|",

@@ -20,8 +20,8 @@ class-share forward passes). CPU and GPU fits use the same ``random_state``
 but not the same random streams, so their accuracies differ by noise, not
 by a bug; the check is that they agree within a point or two.
 
-    python studies/gpu_check.py                               # on the GPU machine
-    python studies/gpu_check.py --rows 2000 --device cpu      # the CPU smoke test
+    python benchmarks/gpu_check.py                               # on the GPU machine
+    python benchmarks/gpu_check.py --rows 2000 --device cpu      # the CPU smoke test
 """
 
 from __future__ import annotations

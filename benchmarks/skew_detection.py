@@ -19,9 +19,9 @@ has fewer than ``min_class_labels`` labels), trained twice: with the library def
 and with what the labels-only rule did on those draws (``strong_augment='scarf', min_class_labels=0``:
 SCARF and the consistency loss kept).
 
-    python studies/skew_detection.py [N_DRAWS] [N_TRAINED] [CACHE_DIR]
+    python benchmarks/skew_detection.py [N_DRAWS] [N_TRAINED] [CACHE_DIR]
 
-``skew_detection_results.txt`` is the output of ``python studies/skew_detection.py 100 6``.
+``skew_detection_results.txt`` is the output of ``python benchmarks/skew_detection.py 100 6``.
 """
 
 import sys
@@ -72,8 +72,12 @@ def readings(name, seeds, cache, uniform=False):
             warnings.simplefilter("ignore")
             clf = ZeroMatchClassifier(random_state=seed, kd_epochs=0, max_epochs=1, steps_per_epoch=1,
                                       classes=np.arange(k)).fit(ds.X[pool], y, pseudo_labels=ds.teacher_proba[pool])  # fmt: skip
-        teacher = clf.teacher_prior_ is not None and normalized_entropy(clf.teacher_prior_) < SKEWED_PRIOR_ENTROPY
-        out.append((normalized_entropy(clf.class_prior_) < SKEWED_PRIOR_ENTROPY, teacher, clf.lambda_u_ == 0.0))
+        teacher = (
+            clf.teacher_prior_ is not None and normalized_entropy(clf.teacher_prior_) < SKEWED_PRIOR_ENTROPY
+        )
+        out.append(
+            (normalized_entropy(clf.class_prior_) < SKEWED_PRIOR_ENTROPY, teacher, clf.lambda_u_ == 0.0)
+        )
     return np.array(out)
 
 
