@@ -457,79 +457,27 @@ def plot_teacher_student_confusion(
     >>> plt.close("all")
     """
     _pyplot()
-    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
     from sklearn.utils.validation import check_is_fitted
 
     outer, est = _final_estimator(clf)
     check_is_fitted(est, "classes_")
     classes = np.asarray(est.classes_)
-
     if X is None:
-        if not hasattr(est, "transduction_"):
-            raise TypeError(
-                f"{type(est).__name__} has no transduction_; pass X (and teacher_proba) explicitly."
-            )
-        student = np.asarray(est.transduction_)
-        n_rows = len(student)
-        # The teacher as given (teacher_proba_raw_), not the calibrated copy used in training.
-        P = teacher_proba
-        if P is None:
-            P = getattr(est, "teacher_proba_raw_", None)
-        if P is None:
-            P = getattr(est, "teacher_proba_", None)
-        if P is None:
-            raise ValueError(
-                "This classifier was fitted without a teacher (no provider, no pseudo_labels), so there is "
-                "no teacher to compare with. Pass teacher_proba=... with the teacher's output on the "
-                "training rows."
-            )
+        student, P = _training_rows_student_teacher(est, teacher_proba)
     else:
-        student = np.asarray(outer.predict(X))
-        n_rows = len(student)
-        P = teacher_proba
-        if P is None:
-            provider = getattr(est, "provider", None)
-            if provider is None:
-                raise ValueError(
-                    "This classifier has no provider to label X with; pass teacher_proba=... (the teacher's "
-                    "probabilities or labels for the rows of X)."
-                )
-            from .providers._base import teacher_predict_proba
-
-            Xt = X
-            if outer is not est:  # a pipeline: the teacher sees what the classifier sees
-                Xt = outer[:-1].transform(X)
-            P = teacher_predict_proba(provider, Xt, classes)
+        student, P = _new_rows_student_teacher(outer, est, X, teacher_proba, classes)
+    n_rows = len(student)
     teacher = _teacher_labels(P, classes, n_rows, source="teacher_proba")
 
     if normalize not in ("true", "pred", "all", None):
         raise ValueError(f"normalize must be 'true', 'pred', 'all' or None; got {normalize!r}.")
-    display_labels = [str(c) for c in classes]
     if include_values is None:
         include_values = len(classes) <= 12
-
     if y_true is None:
         panels = [("student vs teacher", teacher, student, "agreement")]
         ylabel, xlabel = "teacher", "student"
     else:
-        y_true = np.asarray(y_true)
-        if y_true.ndim != 1 or len(y_true) != n_rows:
-            raise ValueError(
-                f"y_true must hold one label per row: expected shape ({n_rows},), got {y_true.shape}."
-            )
-        if y_true.dtype.kind in "US":
-            y_true = y_true.astype(object)
-        keep = ~_unlabeled_mask(y_true)
-        if not keep.any():
-            raise ValueError("Every entry of y_true is -1 (unlabeled): there is no truth to compare with.")
-        known = set(classes.tolist())
-        outside = sorted({str(v) for v in y_true[keep] if v not in known})
-        if outside:
-            raise ValueError(
-                f"y_true holds classes {outside[:5]} that the classifier does not know (classes_ = "
-                f"{classes.tolist()}). Declare them with ZeroMatchClassifier(classes=...) when fitting."
-            )
-        y_kept = y_true[keep]
+        keep, y_kept = _labeled_truth(y_true, n_rows, classes)
         panels = [
             ("teacher vs truth", y_kept, teacher[keep], "accuracy"),
             ("student vs truth", y_kept, student[keep], "accuracy"),
@@ -542,7 +490,77 @@ def plot_teacher_student_confusion(
         fig, axes = _new_grid(len(panels), ncols_max=2, panel_size=(max(3.6, side), max(3.2, side - 0.3)))
     else:
         fig = axes[0].figure
+    style = {"normalize": normalize, "cmap": cmap, "include_values": include_values}
+    _draw_confusion_panels(axes, panels, classes, style, ylabel, xlabel)
+    return fig
 
+
+def _training_rows_student_teacher(est, teacher_proba):
+    """The student's ``transduction_`` and the teacher as given (``teacher_proba_raw_``, not the calibrated
+    copy used in training) on the training rows."""
+    if not hasattr(est, "transduction_"):
+        raise TypeError(f"{type(est).__name__} has no transduction_; pass X (and teacher_proba) explicitly.")
+    P = teacher_proba
+    if P is None:
+        P = getattr(est, "teacher_proba_raw_", None)
+    if P is None:
+        P = getattr(est, "teacher_proba_", None)
+    if P is None:
+        raise ValueError(
+            "This classifier was fitted without a teacher (no provider, no pseudo_labels), so there is "
+            "no teacher to compare with. Pass teacher_proba=... with the teacher's output on the "
+            "training rows."
+        )
+    return np.asarray(est.transduction_), P
+
+
+def _new_rows_student_teacher(outer, est, X, teacher_proba, classes):
+    """The student's predictions on ``X`` and the teacher's output (given, or asked of the provider)."""
+    student = np.asarray(outer.predict(X))
+    if teacher_proba is not None:
+        return student, teacher_proba
+    provider = getattr(est, "provider", None)
+    if provider is None:
+        raise ValueError(
+            "This classifier has no provider to label X with; pass teacher_proba=... (the teacher's "
+            "probabilities or labels for the rows of X)."
+        )
+    from .providers._base import teacher_predict_proba
+
+    Xt = X
+    if outer is not est:  # a pipeline: the teacher sees what the classifier sees
+        Xt = outer[:-1].transform(X)
+    return student, teacher_predict_proba(provider, Xt, classes)
+
+
+def _labeled_truth(y_true, n_rows, classes):
+    """The mask of ``y_true``'s labeled rows and their labels, checked against ``classes``."""
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1 or len(y_true) != n_rows:
+        raise ValueError(
+            f"y_true must hold one label per row: expected shape ({n_rows},), got {y_true.shape}."
+        )
+    if y_true.dtype.kind in "US":
+        y_true = y_true.astype(object)
+    keep = ~_unlabeled_mask(y_true)
+    if not keep.any():
+        raise ValueError("Every entry of y_true is -1 (unlabeled): there is no truth to compare with.")
+    known = set(classes.tolist())
+    outside = sorted({str(v) for v in y_true[keep] if v not in known})
+    if outside:
+        raise ValueError(
+            f"y_true holds classes {outside[:5]} that the classifier does not know (classes_ = "
+            f"{classes.tolist()}). Declare them with ZeroMatchClassifier(classes=...) when fitting."
+        )
+    return keep, y_true[keep]
+
+
+def _draw_confusion_panels(axes, panels, classes, style, ylabel, xlabel):
+    """One confusion matrix per ``(title, rows, columns, score name)`` panel, on a shared colour scale."""
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    normalize = style["normalize"]
+    display_labels = [str(c) for c in classes]
     index = {c: i for i, c in enumerate(classes.tolist())}
     unknown = sorted({str(v) for _, rows, cols, _ in panels for v in (*rows, *cols) if v not in index})
     if unknown:
@@ -558,9 +576,9 @@ def plot_teacher_student_confusion(
         vmax = 1.0 if normalize else max(float(cm.max()), 1.0)
         ConfusionMatrixDisplay(cm, display_labels=display_labels).plot(
             ax=panel_ax,
-            cmap=cmap,
+            cmap=style["cmap"],
             colorbar=False,
-            include_values=include_values,
+            include_values=style["include_values"],
             values_format=".2f" if normalize else "d",
             xticks_rotation=45 if max(map(len, display_labels)) > 3 else "horizontal",
             im_kw={"vmin": 0.0, "vmax": vmax},
@@ -569,7 +587,6 @@ def plot_teacher_student_confusion(
         panel_ax.set_title(f"{title}: {score_name} {score:.3f}", fontsize="medium")
         panel_ax.set_ylabel(ylabel)
         panel_ax.set_xlabel(xlabel or title.split(" vs ")[0])
-    return fig
 
 
 # --------------------------------------------------------------------------- budget curves
@@ -754,23 +771,9 @@ def plot_budget_curve(results, ax=None, *, metric="accuracy", datasets=None, met
     """
     _pyplot()
     rows, budget_key = _aggregate(_read_results(results), metric)
-
-    all_datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     all_methods = list(dict.fromkeys(r["method"] for r in rows))
-    if datasets is not None:
-        datasets = [datasets] if isinstance(datasets, str) else list(datasets)
-        missing = [d for d in datasets if d not in all_datasets]
-        if missing:
-            raise ValueError(f"No results for dataset(s) {missing}; the results hold {all_datasets}.")
-    else:
-        datasets = all_datasets
-    if methods is not None:
-        methods = [methods] if isinstance(methods, str) else list(methods)
-        missing = [m for m in methods if m not in all_methods]
-        if missing:
-            raise ValueError(f"No results for method(s) {missing}; the results hold {all_methods}.")
-    else:
-        methods = all_methods
+    datasets = _select(datasets, list(dict.fromkeys(r["dataset"] for r in rows)), "dataset")
+    methods = _select(methods, all_methods, "method")
 
     axes = _axes_list(ax, len(datasets), what="plot_budget_curve")
     own_figure = axes is None
@@ -778,64 +781,91 @@ def plot_budget_curve(results, ax=None, *, metric="accuracy", datasets=None, met
         fig, axes = _new_grid(len(datasets), ncols_max=3, panel_size=(4.6, 3.4))
     else:
         fig = axes[0].figure
-
-    plt = _pyplot()
-    cycle = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
-    if len(all_methods) > len(cycle):  # more methods than colours: a 20-colour palette
-        cycle = list(plt.get_cmap("tab20").colors)
-    colors = {m: cycle[i % len(cycle)] for i, m in enumerate(all_methods)}
+    colors = _method_colors(all_methods)
     budget_label = {
         "labels_per_class": "labels per class",
         "n_labels": "labeled rows",
         "n_labeled": "labeled rows",
         "budget": "labeled rows (budget)",
     }.get(budget_key, budget_key)
-
     for panel_ax, dataset in zip(axes, datasets):
         mine = [r for r in rows if r["dataset"] == dataset]
-        budgets = sorted({r["budget"] for r in mine if not math.isnan(r["budget"])})
-        # With a single budget the points would sit on top of each other: spread
-        # them a little around the budget, one slot per method.
-        spread = [m for m in methods if any(r["method"] == m and not math.isnan(r["budget"]) for r in mine)]
-        for method in methods:
-            points = sorted((r for r in mine if r["method"] == method), key=lambda r: r["budget"])
-            curve = [r for r in points if not math.isnan(r["budget"])]
-            flat = [r for r in points if math.isnan(r["budget"])]
-            if curve:
-                x = np.array([r["budget"] for r in curve])
-                if len(budgets) == 1:
-                    x = x * (1 + 0.25 * (spread.index(method) + 0.5) / len(spread) - 0.125)
-                mean = np.array([r["mean"] for r in curve])
-                std = np.array([r["std"] for r in curve])
-                panel_ax.plot(x, mean, marker="o", markersize=4, color=colors[method], label=method)
-                if np.any(std > 0) and len(x) > 1:
-                    panel_ax.fill_between(
-                        x, mean - std, mean + std, color=colors[method], alpha=0.18, linewidth=0
-                    )
-                elif np.any(std > 0):  # a single budget: an error bar instead of a band
-                    panel_ax.errorbar(x, mean, yerr=std, fmt="none", ecolor=colors[method], capsize=3)
-            elif flat:
-                panel_ax.axhline(
-                    flat[0]["mean"], color=colors[method], linestyle="--", linewidth=1.3, label=method
-                )
-        if budgets and budgets[0] > 0 and budgets[-1] / budgets[0] >= 4:
-            from matplotlib.ticker import NullFormatter
-
-            panel_ax.set_xscale("log")
-            panel_ax.xaxis.set_minor_formatter(NullFormatter())
-        if budgets:  # ticks at the budgets that were run, nowhere else
-            panel_ax.set_xticks(budgets)
-            panel_ax.set_xticklabels([f"{b:g}" for b in budgets])
-            if len(budgets) == 1:
-                panel_ax.set_xlim(budgets[0] * 0.8 - 1, budgets[0] * 1.2 + 1)
+        _draw_budget_panel(panel_ax, mine, methods, colors)
         panel_ax.set_title(dataset, fontsize="medium")
         panel_ax.set_xlabel(budget_label)
         panel_ax.set_ylabel(metric.replace("_", " "))
         panel_ax.grid(True, alpha=0.3)
+    _shared_legend(fig, axes, methods, own_figure)
+    return fig
 
-    # One legend for all panels (a method has the same colour everywhere): in
-    # the first panel when it is small, beside the panels when there are many
-    # methods and the figure is ours to lay out.
+
+def _select(wanted, available, what):
+    """``wanted`` (a name or a list of names, in the order to draw) checked against ``available``; None: all."""
+    if wanted is None:
+        return available
+    wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+    missing = [name for name in wanted if name not in available]
+    if missing:
+        raise ValueError(f"No results for {what}(s) {missing}; the results hold {available}.")
+    return wanted
+
+
+def _method_colors(methods):
+    """One colour per method, the same in every panel."""
+    plt = _pyplot()
+    cycle = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
+    if len(methods) > len(cycle):  # more methods than colours: a 20-colour palette
+        cycle = list(plt.get_cmap("tab20").colors)
+    return {m: cycle[i % len(cycle)] for i, m in enumerate(methods)}
+
+
+def _draw_budget_panel(panel_ax, mine, methods, colors):
+    """One dataset's panel: a line (and band) per method with budgets, a dashed line for the others."""
+    budgets = sorted({r["budget"] for r in mine if not math.isnan(r["budget"])})
+    # With a single budget the points would sit on top of each other: spread
+    # them a little around the budget, one slot per method.
+    spread = [m for m in methods if any(r["method"] == m and not math.isnan(r["budget"]) for r in mine)]
+    for method in methods:
+        points = sorted((r for r in mine if r["method"] == method), key=lambda r: r["budget"])
+        curve = [r for r in points if not math.isnan(r["budget"])]
+        flat = [r for r in points if math.isnan(r["budget"])]
+        if curve:
+            x = np.array([r["budget"] for r in curve])
+            if len(budgets) == 1:
+                x = x * (1 + 0.25 * (spread.index(method) + 0.5) / len(spread) - 0.125)
+            mean = np.array([r["mean"] for r in curve])
+            std = np.array([r["std"] for r in curve])
+            panel_ax.plot(x, mean, marker="o", markersize=4, color=colors[method], label=method)
+            if np.any(std > 0) and len(x) > 1:
+                panel_ax.fill_between(
+                    x, mean - std, mean + std, color=colors[method], alpha=0.18, linewidth=0
+                )
+            elif np.any(std > 0):  # a single budget: an error bar instead of a band
+                panel_ax.errorbar(x, mean, yerr=std, fmt="none", ecolor=colors[method], capsize=3)
+        elif flat:
+            panel_ax.axhline(
+                flat[0]["mean"], color=colors[method], linestyle="--", linewidth=1.3, label=method
+            )
+    _budget_axis(panel_ax, budgets)
+
+
+def _budget_axis(panel_ax, budgets):
+    """Ticks at the budgets that were run, nowhere else; logarithmic when they span a factor of 4."""
+    if budgets and budgets[0] > 0 and budgets[-1] / budgets[0] >= 4:
+        from matplotlib.ticker import NullFormatter
+
+        panel_ax.set_xscale("log")
+        panel_ax.xaxis.set_minor_formatter(NullFormatter())
+    if budgets:
+        panel_ax.set_xticks(budgets)
+        panel_ax.set_xticklabels([f"{b:g}" for b in budgets])
+        if len(budgets) == 1:
+            panel_ax.set_xlim(budgets[0] * 0.8 - 1, budgets[0] * 1.2 + 1)
+
+
+def _shared_legend(fig, axes, methods, own_figure):
+    """One legend for all panels (a method has the same colour everywhere): in the first panel when it is
+    small, beside the panels when there are many methods and the figure is ours to lay out."""
     handles = {}
     for panel_ax in axes:
         for handle, label in zip(*panel_ax.get_legend_handles_labels()):
@@ -846,4 +876,3 @@ def plot_budget_curve(results, ax=None, *, metric="accuracy", datasets=None, met
             fig.legend([handles[m] for m in labels], labels, loc="outside right upper", fontsize="small")
         else:
             axes[0].legend([handles[m] for m in labels], labels, fontsize="small", loc="lower right")
-    return fig
