@@ -240,3 +240,14 @@ def test_teacher_gate_drops_a_random_teacher_and_keeps_a_good_one():
     good = teacher_vs_labels(P_true, y, X)
     bad = teacher_vs_labels(rng.dirichlet(np.ones(3) * 0.2, size=30), y, X)
     assert teacher_gate(good) and not teacher_gate(bad)
+
+
+def test_check_prior_normalises_and_names_the_order_of_classes():
+    from zeromatch_sk._robust import check_prior
+
+    np.testing.assert_allclose(check_prior([1, 3], 2, "p"), [0.25, 0.75])
+    np.testing.assert_allclose(check_prior(None, 4, "p"), [0.25] * 4)
+    with pytest.raises(ValueError, match=r"class_prior must be a class prior .*classes_ = \['a', 'b'\]"):
+        check_prior([1.0, 0.0], 2, "class_prior", classes=["a", "b"])
+    with pytest.raises(ValueError, match=r"train_prior .* \(3 classes\); got \[0.5, 0.5\]"):
+        check_prior([0.5, 0.5], 3, "train_prior")

@@ -26,6 +26,7 @@ __all__ = [
     "CALIBRATION_REG_GRID",
     "TeacherGateStats",
     "apply_teacher_bias",
+    "check_prior",
     "estimate_prior_em",
     "fit_teacher_bias",
     "fit_teacher_calibration",
@@ -41,13 +42,23 @@ __all__ = [
 EPS = 1e-12
 
 
-def _as_prior(prior, n_classes: int, name: str) -> np.ndarray:
+def check_prior(prior, n_classes: int, name: str, classes=None) -> np.ndarray:
+    """``prior`` as a normalised class prior over ``n_classes`` classes (``None``: uniform), or a ValueError
+    naming ``name`` (and ``classes``, the order the entries must follow, when given).
+
+    The one check of a class prior: the classifier's ``class_prior``, the defences' ``alignment_target`` and
+    the priors this module's functions take all go through it.
+    """
     if prior is None:
         return np.full(n_classes, 1.0 / n_classes)
-    prior = np.asarray(prior, dtype=np.float64)
-    if prior.shape != (n_classes,) or not np.all(np.isfinite(prior)) or np.any(prior <= 0):
-        raise ValueError(f"{name} must hold {n_classes} positive finite numbers; got {prior!r}.")
-    return prior / prior.sum()
+    values = np.asarray(prior, dtype=np.float64)
+    if values.shape != (n_classes,) or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        order = f", in the order of classes_ = {list(classes)}" if classes is not None else ""
+        raise ValueError(
+            f"{name} must be a class prior with one positive entry per class ({n_classes} classes{order}); "
+            f"got {prior!r}."
+        )
+    return values / values.sum()
 
 
 def _as_proba(P, name: str = "P") -> np.ndarray:
@@ -95,7 +106,7 @@ def logit_adjust(proba, prior_from, prior_to) -> np.ndarray:
     """
     P = _as_proba(proba, "proba")
     k = P.shape[1]
-    ratio = _as_prior(prior_to, k, "prior_to") / _as_prior(prior_from, k, "prior_from")
+    ratio = check_prior(prior_to, k, "prior_to") / check_prior(prior_from, k, "prior_from")
     Q = P * ratio
     sums = Q.sum(axis=1, keepdims=True)
     # A row that was all zeros stays uniform rather than dividing by zero.
@@ -150,7 +161,7 @@ def estimate_prior_em(P, train_prior=None, *, max_iter: int = 1000, tol: float =
     P = _as_proba(P)
     if len(P) == 0:
         raise ValueError("P has no rows: the prior of an empty set cannot be estimated.")
-    train = _as_prior(train_prior, P.shape[1], "train_prior")
+    train = check_prior(train_prior, P.shape[1], "train_prior")
     base = _normalise_rows(np.maximum(P, EPS)) / train  # p(k|x) / train_k, fixed across iterations
     prior = train.copy()
     for _ in range(max_iter):

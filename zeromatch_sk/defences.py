@@ -119,13 +119,7 @@ class _Calibrated:
 
 def check_prior(value, classes, name: str) -> np.ndarray:
     """``value`` as a normalised class prior over ``classes``, or a ValueError naming ``name``."""
-    prior = np.asarray(value, dtype=np.float64)
-    if prior.shape != (len(classes),) or not np.all(np.isfinite(prior)) or (prior <= 0).any():
-        raise ValueError(
-            f"{name} must be a class prior with one positive entry per class ({len(classes)} "
-            f"classes, in the order of classes_ = {list(classes)}); got {value!r}."
-        )
-    return prior / prior.sum()
+    return _robust.check_prior(value, len(classes), name, classes=classes)
 
 
 class Defences(BaseEstimator):
