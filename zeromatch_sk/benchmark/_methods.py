@@ -155,6 +155,11 @@ def default_methods() -> list[Method]:
     The ZeroMatch family are :class:`~zeromatch_sk.ZeroMatchClassifier`
     parameter settings; ``ZeroMatch`` itself uses the library defaults.
     """
+    return _baseline_methods() + _zeromatch_methods()
+
+
+def _baseline_methods() -> list[Method]:
+    """The alternatives: the teacher, supervised and semi-supervised baselines, and distillation alone."""
     return [
         Method(
             "teacher alone", "teacher", description="the zero-shot teacher's argmax; no training", cost=0.0
@@ -201,6 +206,12 @@ def default_methods() -> list[Method]:
             description="stage 1 only: the student imitates the teacher (ZeroMatch with max_epochs=0)",
             cost=0.2,
         ),
+    ]
+
+
+def _zeromatch_methods() -> list[Method]:
+    """AdaMatch (no teacher), ZeroMatch with the defaults and the published settings, and two ablations."""
+    return [
         Method(
             "AdaMatch",
             "semi",
