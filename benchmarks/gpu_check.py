@@ -21,7 +21,8 @@ but not the same random streams, so their accuracies differ by noise, not
 by a bug; the check is that they agree within a point or two.
 
     python benchmarks/gpu_check.py                               # on the GPU machine
-    python benchmarks/gpu_check.py --rows 2000 --device cpu      # the CPU smoke test
+    python benchmarks/gpu_check.py --rows 2000 --device cpu      # the CPU run committed
+    python benchmarks/gpu_check.py --smoke --device cpu          # seconds: tests/test_gpu_path.py
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from zeromatch_sk import ZeroMatchClassifier
 from zeromatch_sk.benchmark import synthetic_teacher
 
 N_FEATURES, N_CLASSES, N_LABELS, TEACHER_ACC = 384, 4, 40, 0.75
+SMOKE = False  # --smoke: tiny sizes and few epochs, to test the script on CPU
 
 
 def synthetic_rows(n, seed=0, spread=8.0):
@@ -77,7 +79,7 @@ def benchmark_cell(cache_dir):
             (ds.X[pool], y_semi, ds.teacher_proba[pool]),
             (ds.X[ds.eval_idx], ds.y[ds.eval_idx]),
         )
-    X, y = synthetic_rows(7600, seed=1)
+    X, y = synthetic_rows(400 if SMOKE else 7600, seed=1)
     return "synthetic, AG News-sized (5,700 training + 1,900 held-out rows)", *split_and_label(
         X, y, synthetic_teacher(y, N_CLASSES, TEACHER_ACC, random_state=1), seed=1
     )
@@ -85,7 +87,8 @@ def benchmark_cell(cache_dir):
 
 def timed_fit(train, evaluation, device, seed=0):
     X, y, teacher = train
-    clf = ZeroMatchClassifier(device=device, random_state=seed)
+    quick = dict(kd_epochs=2, max_epochs=3) if SMOKE else {}
+    clf = ZeroMatchClassifier(device=device, random_state=seed, **quick)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
@@ -114,8 +117,17 @@ def main(argv=None):
     )
     parser.add_argument("--cache-dir", default=None, help="use the cached AG News embeddings for the cell")
     parser.add_argument("--big-on-cpu", action="store_true", help="also run the big fit on CPU")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes and 2+3 epochs (not defaults): a CPU test of the script",
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
+    global SMOKE
+    SMOKE = args.smoke
+    if SMOKE:
+        args.rows = 400
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = args.device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
