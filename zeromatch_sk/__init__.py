@@ -7,8 +7,17 @@ is a scikit-learn classifier; ``y == -1`` marks unlabeled rows.
 """
 
 from ._classifier import REFERENCE, ZeroMatchClassifier
+from ._config import config_context, get_config, set_config
 from .defences import Defences
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["REFERENCE", "Defences", "ZeroMatchClassifier", "__version__"]
+__all__ = [
+    "REFERENCE",
+    "Defences",
+    "ZeroMatchClassifier",
+    "__version__",
+    "config_context",
+    "get_config",
+    "set_config",
+]

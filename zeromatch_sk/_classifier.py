@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
 from . import _robust, _validation
+from ._config import torch_threads
 from ._labels import UNLABELED, check_classes, check_labels
 from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
 from ._training import TrainingPlan, ZeroMatchNet, resolve_device
@@ -487,8 +488,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         self._store_decision(decision)
         self._check_trainable(decision.teacher, int((~unlabeled).sum()))
         self.strong_augment_ = choose_strong_view(self.strong_augment, skewed=decision.skewed)
-        X_t = self._train(X, y_index, decision)
-        self._report(X_t, y_index, unlabeled)
+        with torch_threads():  # zeromatch_sk.set_config(torch_threads=...); restored on return or error
+            X_t = self._train(X, y_index, decision)
+            self._report(X_t, y_index, unlabeled)
         return self
 
     def _validate_training_data(self, X, y, has_teacher):
@@ -666,7 +668,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         return self._proba(X_t)
 
     def _proba(self, X_t):
-        proba = self.net_.predict_proba(X_t).astype(np.float64)
+        with torch_threads():
+            proba = self.net_.predict_proba(X_t).astype(np.float64)
         _validation.check_finite_proba(proba, X_t, self.net_.module_)  # never return NaN silently
         if self.defences_.prior_correction == "posthoc":
             proba = _robust.logit_adjust(proba, self.labeled_prior_, self.class_prior_)

@@ -1,0 +1,90 @@
+"""zeromatch_sk.set_config / config_context: torch's CPU threads during fit (issue 21.3)."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+from zeromatch_sk import ZeroMatchClassifier, config_context, get_config, set_config
+from zeromatch_sk._config import usable_cores
+
+
+class SeeThreads(Callback):
+    """Records torch's thread count at each epoch of the fit."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.seen.append(torch.get_num_threads())
+
+
+def _data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4)).astype(np.float32)
+    y = np.full(60, -1)
+    y[:6] = [0, 0, 0, 1, 1, 1]
+    return X, y
+
+
+def _fit(**params):
+    seer = SeeThreads()
+    clf = ZeroMatchClassifier(
+        hidden_layer_sizes=(8,),
+        kd_epochs=0,
+        max_epochs=2,
+        steps_per_epoch=2,
+        callbacks=[seer],
+        random_state=0,
+        **params,
+    )
+    return clf.fit(*_data()), seer.seen
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield before
+    torch.set_num_threads(before)
+    set_config(torch_threads=None)
+
+
+def test_fit_runs_with_the_configured_threads_and_restores_them(restore_threads):
+    torch.set_num_threads(2)
+    with config_context(torch_threads=1):
+        _, seen = _fit()
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 2
+    assert get_config() == {"torch_threads": None}
+
+
+def test_default_leaves_torch_alone(restore_threads):
+    torch.set_num_threads(1)
+    _, seen = _fit()
+    assert seen == [1, 1]
+    assert torch.get_num_threads() == 1
+
+
+def test_auto_is_capped_by_cores_and_torch(restore_threads):
+    torch.set_num_threads(1)
+    set_config(torch_threads="auto")
+    _, seen = _fit()
+    assert seen == [min(1, usable_cores())] * 2
+
+
+def test_threads_are_restored_when_fit_fails(restore_threads):
+    torch.set_num_threads(2)
+
+    class Boom(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise RuntimeError("boom")
+
+    with config_context(torch_threads=1), pytest.raises(RuntimeError, match="boom"):
+        ZeroMatchClassifier(kd_epochs=0, max_epochs=1, steps_per_epoch=1, callbacks=[Boom()]).fit(*_data())
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "many", True])
+def test_bad_setting_names_it(bad):
+    with pytest.raises(ValueError, match="torch_threads must be None"):
+        set_config(torch_threads=bad)
