@@ -93,16 +93,18 @@ def test_non_string_content_is_a_clear_error_and_is_never_cached(tmp_path, conte
     cache = tmp_path / "labels.sqlite"
     with FakeLLMServer(ANSWERS) as srv:
         srv.add_fault(content=content, times=None, match="goal")
-        teacher = make(srv, cache=cache, max_retries=1)
+        # One request at a time, the good row first: a failure stops the run and
+        # cancels what is in flight, so with concurrency the good row's fate is a race.
+        teacher = make(srv, cache=cache, max_retries=1, max_concurrency=1)
         with pytest.raises(LLMProviderError, match=r"malformed response.*not a string"):
-            teacher.predict_proba(["A late goal.", "Stocks fell."], CLASSES)
+            teacher.predict_proba(["Stocks fell.", "A late goal."], CLASSES)
         with sqlite3.connect(cache) as conn:
             assert conn.execute("SELECT COUNT(*) FROM llm_answers").fetchone()[0] == 1  # only "Stocks"
 
         srv.reset()  # the server is fixed: the bad row is asked again, the good one is not
-        P = make(srv, cache=cache).predict_proba(["A late goal.", "Stocks fell."], CLASSES)
+        P = make(srv, cache=cache).predict_proba(["Stocks fell.", "A late goal."], CLASSES)
         assert srv.n_requests == 1 and user_messages(srv)[0].count("A late goal.") == 1
-    np.testing.assert_array_equal(P, [[0, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(P, [[1, 0, 0, 0], [0, 1, 0, 0]])
 
 
 def test_null_content_names_no_class():
