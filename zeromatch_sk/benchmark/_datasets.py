@@ -683,6 +683,104 @@ def _digits_biased(cache_dir=None, verbose=1, max_rows=None):
     return ds
 
 
+#: Categories of Debian's fortunes used by the two fortunes cases, and the names their prompts use
+#: (fixed before any result was seen; the template is ``FORTUNES_TEMPLATE``).
+FORTUNES_TOPICS = {
+    "computers": "computers",
+    "politics": "politics",
+    "science": "science",
+    "law": "law and lawyers",
+    "food": "food and eating",
+    "sports": "sports",
+    "medicine": "medicine and doctors",
+}
+FORTUNES_OTHER = [
+    "people", "politics", "songs-poems", "men-women", "science", "work", "literature", "art",
+    "food", "love", "law", "education", "sports", "medicine", "kids", "pets", "wisdom",
+]  # fmt: skip
+#: The binary case's two class descriptions, as a practitioner would write them.
+FORTUNES_BINARY_NAMES = {"other": "people, life or society", "computers": "computers, software or programming"}
+
+
+def _fortunes_case(name, texts, y, classes, class_names, *, cache_dir, verbose, budgets, sampling, description):
+    from ..datasets import FORTUNES_TEMPLATE
+
+    X, P, info = cached_text_features(
+        name, texts, classes, class_names=class_names, template=FORTUNES_TEMPLATE, cache_dir=cache_dir,
+        verbose=verbose,
+    )  # fmt: skip
+    pool, ev = stratified_split(y)
+    return BenchmarkDataset(
+        name=f"{name}-{sampling}",
+        X=X,
+        y=y,
+        classes=np.array(classes, dtype=object),
+        teacher_proba=P,
+        eval_idx=ev,
+        pool_idx=pool,
+        budgets=budgets,
+        teacher=f"zero-shot {TEXT_MODEL} with '{FORTUNES_TEMPLATE}' and the names {class_names}",
+        description=description + f" Labels drawn {sampling}.",
+        label_sampling=sampling,
+        info=info,
+    )
+
+
+def _robust_fortunes_binary(sampling, cache_dir=None, verbose=1, max_rows=None, ratio=7):
+    from ..datasets import load_fortunes
+
+    full = load_fortunes(["computers", *FORTUNES_OTHER])
+    target = np.asarray(full.target)
+    rng = np.random.RandomState(SPLIT_SEED)
+    n = ROBUST_AG_ROWS if max_rows is None else min(ROBUST_AG_ROWS, max_rows)
+    n_pos = n // (1 + ratio)
+    rows = np.r_[
+        rng.choice(np.flatnonzero(target == "computers"), n_pos, replace=False),
+        rng.choice(np.flatnonzero(target != "computers"), n - n_pos, replace=False),
+    ]
+    y = (target[rows] == "computers").astype(np.int64)
+    return _fortunes_case(
+        f"fortunes-computers-1:{ratio}",
+        [full.data[i] for i in rows],
+        y,
+        ["other", "computers"],
+        FORTUNES_BINARY_NAMES,
+        cache_dir=cache_dir,
+        verbose=verbose,
+        budgets=(20,),
+        sampling=sampling,
+        description=(
+            f"Debian's fortunes: the 'computers' file against {len(FORTUNES_OTHER)} other files at 1:{ratio} "
+            f"({n} texts); a real zero-shot teacher from two class descriptions."
+        ),
+    )
+
+
+def _robust_fortunes_topics(sampling, cache_dir=None, verbose=1, max_rows=None):
+    from ..datasets import load_fortunes
+
+    full = load_fortunes(list(FORTUNES_TOPICS))
+    classes = sorted(FORTUNES_TOPICS)
+    y = np.searchsorted(classes, np.asarray(full.target, dtype=str)).astype(np.int64)
+    rows = np.arange(len(y)) if max_rows is None else _subsample(np.arange(len(y)), y, max_rows)
+    counts = np.bincount(y, minlength=len(classes))
+    return _fortunes_case(
+        "fortunes-topics",
+        [full.data[i] for i in rows],
+        y[rows],
+        classes,
+        FORTUNES_TOPICS,
+        cache_dir=cache_dir,
+        verbose=verbose,
+        budgets=(70,),
+        sampling=sampling,
+        description=(
+            f"Debian's fortunes: {len(classes)} topic files at their natural sizes ({counts.min()} to "
+            f"{counts.max()} texts, {len(y)} in all)."
+        ),
+    )
+
+
 ROBUST_DATASETS: dict[str, Callable[..., BenchmarkDataset]] = {}
 for _sampling in ("balanced", "random"):
     for _topic, _ratio, _shift in (("Business", 4, 0.0), ("Business", 9, 0.0), ("Sports", 9, 2.0)):
@@ -690,6 +788,8 @@ for _sampling in ("balanced", "random"):
             functools.partial(_robust_ag_news, _topic, _ratio, _shift, _sampling)
         )
     ROBUST_DATASETS[f"trec-longtail-{_sampling}"] = functools.partial(_robust_trec, _sampling)
+    ROBUST_DATASETS[f"fortunes-computers-1:7-{_sampling}"] = functools.partial(_robust_fortunes_binary, _sampling)
+    ROBUST_DATASETS[f"fortunes-topics-{_sampling}"] = functools.partial(_robust_fortunes_topics, _sampling)
 ROBUST_DATASETS["digits-biased-teacher"] = _digits_biased
 ROBUST_DATASETS["digits-random-teacher"] = _digits_loader(None, "random-teacher")
 

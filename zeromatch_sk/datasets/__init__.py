@@ -5,6 +5,8 @@
 - :func:`load_ag_news` and :func:`load_trec`: the full files of the shared
   data folder (``../shared/data`` beside a checkout of the repository, or the
   folder named by the ``ZEROMATCH_DATA`` environment variable).
+- :func:`load_fortunes`: the quotes and jokes of Debian's ``fortunes``
+  package, labelled by category (``apt-get install fortunes``).
 
 Attribution: AG's News Topic Classification Dataset (Zhang, Zhao & LeCun,
 "Character-level Convolutional Networks for Text Classification", NeurIPS
@@ -16,21 +18,27 @@ Question Classifiers", COLING 2002).
 from ._loaders import (
     AG_NEWS_CLASS_NAMES,
     AG_NEWS_TEMPLATE,
+    FORTUNES_PATH,
+    FORTUNES_TEMPLATE,
     TREC_CLASS_NAMES,
     TREC_TEMPLATE,
     find_shared_data,
     load_ag_news,
     load_ag_news_sample,
+    load_fortunes,
     load_trec,
 )
 
 __all__ = [
     "AG_NEWS_CLASS_NAMES",
     "AG_NEWS_TEMPLATE",
+    "FORTUNES_PATH",
+    "FORTUNES_TEMPLATE",
     "TREC_CLASS_NAMES",
     "TREC_TEMPLATE",
     "find_shared_data",
     "load_ag_news",
     "load_ag_news_sample",
+    "load_fortunes",
     "load_trec",
 ]

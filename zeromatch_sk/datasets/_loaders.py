@@ -1,4 +1,4 @@
-"""Loaders for the bundled AG News sample and the shared AG News / TREC files."""
+"""Loaders for the bundled AG News sample, the shared AG News / TREC files and Debian's fortunes."""
 
 from __future__ import annotations
 
@@ -168,3 +168,63 @@ def load_trec(subset: str = "train", path: str | os.PathLike | None = None) -> B
             texts.append(text.strip())
     descr = "TREC question classification (Li & Roth, COLING 2002), coarse labels."
     return _bunch(texts, labels, TREC_CLASS_NAMES, TREC_TEMPLATE, descr)
+
+
+#: Where Debian's ``fortunes`` package puts its files (``apt-get install fortunes``).
+FORTUNES_PATH = Path("/usr/share/games/fortunes")
+FORTUNES_TEMPLATE = "This quote is about {}."
+
+
+def load_fortunes(categories, path: str | os.PathLike | None = None, class_names=None) -> Bunch:
+    """Quotes and jokes of the ``fortune`` program, labelled by the file (category) they come from.
+
+    A real, labelled text corpus that ships as a Debian package: install it with
+    ``apt-get install fortunes``. Each category is a file of texts separated by
+    lines holding ``%``; whitespace is collapsed, and texts that occur in more
+    than one of the requested categories are dropped (they have no single label).
+
+    Parameters
+    ----------
+    categories : list of str
+        File names in ``path``, e.g. ``["computers", "politics"]``.
+    path : path-like or None
+        The folder of the category files; by default :data:`FORTUNES_PATH`.
+    class_names : dict or None
+        Category -> name used in the prompts; by default the category itself.
+
+    Returns
+    -------
+    data : Bunch
+        As :func:`load_ag_news_sample`, with the categories as targets.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a category file is missing, with the package to install.
+    """
+    folder = Path(path) if path is not None else FORTUNES_PATH
+    per_category = {}
+    for cat in categories:
+        file = folder / cat
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"No fortunes file {file}: install Debian's fortunes package (apt-get install fortunes) "
+                "or pass path= to the folder holding the category files."
+            )
+        chunks = file.read_text(encoding="utf-8", errors="replace").split("\n%\n")
+        per_category[cat] = {" ".join(c.split()) for c in chunks} - {"", "%"}
+    seen: dict[str, int] = {}
+    for texts in per_category.values():
+        for t in texts:
+            seen[t] = seen.get(t, 0) + 1
+    texts, labels = [], []
+    for cat in categories:
+        kept = sorted(t for t in per_category[cat] if seen[t] == 1)  # sorted: the same order on every machine
+        texts += kept
+        labels += [cat] * len(kept)
+    names = {c: c for c in categories} if class_names is None else dict(class_names)
+    descr = (
+        "Debian's fortunes package (the fortune-mod collection): quotes and jokes, one category per file. "
+        "Labels are the file names."
+    )
+    return _bunch(texts, labels, {c: names[c] for c in categories}, FORTUNES_TEMPLATE, descr)
