@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.utils._param_validation import InvalidParameterError
 
 from zeromatch_sk.augment import GaussianNoise, Identity, Scarf, resolve_augmentation
 
@@ -63,6 +64,43 @@ def test_views_are_reproducible_and_only_labelled_views_ask_for_labels():
 def test_bad_views_name_the_problem(spec, match):
     with pytest.raises(ValueError, match=match):
         resolve_augmentation(spec, np.eye(3), param="strong_augment")
+
+
+@pytest.mark.parametrize(
+    "view, param",
+    [
+        (GaussianNoise(scale=-0.1), "scale"),
+        (GaussianNoise(scale=np.inf), "scale"),
+        (GaussianNoise(scale="big"), "scale"),
+        (GaussianNoise(renormalize="x"), "renormalize"),
+        (GaussianNoise(renormalize=1), "renormalize"),
+        (Scarf(rate=1.5), "rate"),
+        (Scarf(rate=-0.1), "rate"),
+        (Scarf(rate=np.nan), "rate"),
+        (Scarf(noise=-1.0), "noise"),
+        (Scarf(noise=np.nan), "noise"),
+        (Scarf(renormalize="yes"), "renormalize"),
+        (Scarf(donors="nearest"), "donors"),
+    ],
+)
+def test_fit_refuses_bad_parameters(view, param):
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter of {type(view).__name__}"):
+        view.fit(np.eye(3))
+    assert not hasattr(view, "scale_")  # refused before any work
+
+
+@pytest.mark.parametrize(
+    "view, renormalized",
+    [
+        (GaussianNoise(scale=0, renormalize=np.bool_(True)), True),
+        (GaussianNoise(scale=np.float32(0.5), renormalize=False), False),
+        (Scarf(rate=0, noise=0, donors="class"), False),  # 'auto': these rows are not unit-norm
+        (Scarf(rate=1, donors="balanced", renormalize=True), True),
+    ],
+)
+def test_fit_takes_edge_values(view, renormalized):
+    view.fit(np.random.default_rng(0).normal(size=(10, 3)))
+    assert view.scale_.shape == (3,) and view.renormalize_ is renormalized
 
 
 class _RecordingView:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from zeromatch_sk._models import clear_caches, resolve_device
 from zeromatch_sk.embedders import ClipEmbedder, SentenceEmbedder
@@ -111,8 +115,68 @@ def test_memory_accepts_a_path(clip_embedder, generated_images, tmp_path, count_
     np.testing.assert_array_equal(clone(clip_embedder).transform(images), E)
     np.testing.assert_array_equal(clone(clip_embedder).transform(images[1:]), E[1:])  # a fold of it
     assert count_encoded["images"] == 3
-    with pytest.raises(ValueError, match="joblib.Memory"):
+    with pytest.raises(InvalidParameterError, match="'memory' parameter of ClipEmbedder"):
         clip_embedder.set_params(memory=1).transform(images)
+
+
+class _NoBackend(AssertionError):
+    """Raised instead of building a backend, that is before any model could load."""
+
+
+@pytest.fixture
+def no_backend(monkeypatch):
+    def refuse(self):
+        raise _NoBackend(f"{type(self).__name__} started work")
+
+    for cls in (SentenceEmbedder, ClipEmbedder):
+        monkeypatch.setattr(cls, "_backend", refuse)
+
+
+@pytest.mark.parametrize("cls", [SentenceEmbedder, ClipEmbedder])
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("verbose", "x"),
+        ("verbose", -1),
+        ("normalize", "x"),
+        ("normalize", 1),
+        ("batch_size", 0),
+        ("batch_size", 2.5),
+        ("device", 1.5),
+        ("memory", 1),
+        ("model", 3),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "fit_transform", "transform"])
+def test_bad_parameters_are_refused_before_any_model_loads(no_backend, cls, param, value, method):
+    embedder = cls(**{param: value})
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter of {cls.__name__}"):
+        getattr(embedder, method)(["a cat"])
+
+
+@pytest.mark.parametrize("value", [3, ["weights.pt"]])
+def test_clip_embedder_refuses_a_pretrained_that_is_no_tag_or_path(no_backend, value):
+    with pytest.raises(InvalidParameterError, match="'pretrained' parameter of ClipEmbedder"):
+        ClipEmbedder(pretrained=value).fit(["cat.jpg"])
+
+
+@pytest.mark.parametrize("cls", [SentenceEmbedder, ClipEmbedder])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"verbose": True, "normalize": np.bool_(False), "batch_size": np.int64(3)},
+        {"device": torch.device("cpu")},
+        {"device": None},
+        {"memory": Path("cache")},
+        {"memory": joblib.Memory(None, verbose=0)},
+        {"model": Path("my-model")},
+    ],
+)
+def test_odd_but_valid_parameters_reach_the_model(no_backend, cls, params):
+    if cls is ClipEmbedder and "model" in params:
+        params = {"pretrained": params["model"]}  # a CLIP checkpoint path; its model is a name
+    with pytest.raises(_NoBackend):  # validation passed: the embedder went on to build its backend
+        cls(**params).fit(["a cat"])
 
 
 def test_device_auto():

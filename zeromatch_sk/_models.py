@@ -30,11 +30,19 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from numbers import Integral
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+import torch
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_memory as _sklearn_check_memory
 
 from .providers._base import BaseProvider, resolve_class_names
@@ -49,6 +57,15 @@ MAX_LOADED_MODELS = 4
 MAX_CACHED_BYTES = 512 * 2**20
 #: A progress bar appears only once an encoding has run this many seconds.
 PROGRESS_DELAY_S = 2.0
+
+#: ``_parameter_constraints`` shared by the embedders and the embedding providers.
+ENCODING_CONSTRAINTS: dict = {
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    # None is "auto" and an int a CUDA ordinal, as torch.device takes them; resolve_device checks the name.
+    "device": [str, torch.device, Interval(Integral, 0, None, closed="left"), None],
+    "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+    "verbose": ["verbose"],
+}
 
 
 # --------------------------------------------------------------------- parameters
@@ -92,8 +109,6 @@ def resolve_device(device: Any) -> str:
     >>> resolve_device("auto") in {"cpu", "cuda", "mps"}
     True
     """
-    import torch
-
     if device is None or (isinstance(device, str) and device == "auto"):
         if torch.cuda.is_available():
             return "cuda"
@@ -454,9 +469,21 @@ class EmbeddingZeroShotProvider(BaseProvider):
     ``_raw_input_hint``.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "class_names": ["array-like", Mapping, None],
+        # the "{}" placeholder and "template or templates, not both" are checked by resolve_templates
+        "template": [str, "array-like", None],
+        "templates": [str, "array-like", None],
+        **ENCODING_CONSTRAINTS,
+    }
     _default_templates: tuple[str, ...] = ("{}",)
     _embedder_name = "the matching embedder"
     _raw_input_hint = "raw inputs"
+
+    def _check_params(self) -> None:
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
 
     def _backend(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -483,6 +510,7 @@ class EmbeddingZeroShotProvider(BaseProvider):
         -------
         C : ndarray of shape (n_classes, embedding_dim)
         """
+        self._check_params()
         return self._class_embeddings(self._backend(), classes)
 
     def _class_embeddings(self, backend, classes) -> np.ndarray:
@@ -507,6 +535,7 @@ class EmbeddingZeroShotProvider(BaseProvider):
         -------
         P : ndarray of shape (n_samples, n_classes)
         """
+        self._check_params()
         backend = self._backend()
         scale = self._logit_scale(backend)
         C = self._class_embeddings(backend, classes)
@@ -522,10 +551,10 @@ class EmbeddingZeroShotProvider(BaseProvider):
         return zero_shot_proba(E, C, scale)
 
     def _scale_from_temperature(self) -> float:
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not t > 0:
-            raise ValueError(
-                f"temperature must be a positive number, got {t!r}; the scores are cosine "
-                "similarities divided by temperature, e.g. temperature=0.02 (scale 50)."
+        t = self.temperature  # a positive real, checked by _check_params; True passes as the int 1
+        if isinstance(t, bool):
+            raise InvalidParameterError(
+                f"The 'temperature' parameter of {type(self).__name__} must be a positive number, got {t!r}; "
+                "the scores are cosine similarities divided by temperature, e.g. temperature=0.02 (scale 50)."
             )
         return 1.0 / float(t)

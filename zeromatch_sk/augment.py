@@ -31,16 +31,20 @@ from __future__ import annotations
 
 import copy
 import numbers
+from typing import ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
 __all__ = ["GaussianNoise", "Identity", "Scarf", "choose_strong_view", "resolve_augmentation"]
 
 #: Where :class:`Scarf` may draw its donor rows; all but ``'batch'`` need the rows' pseudo-labels.
 SCARF_DONORS = ("batch", "balanced", "class")
+#: ``scale`` and ``noise``: in [0, inf), so infinity is refused as well as NaN and negatives.
+_FINITE_NON_NEGATIVE = Interval(numbers.Real, 0, np.inf, closed="left")
 
 
 def _rows_are_unit_norm(X: np.ndarray) -> bool:
@@ -52,6 +56,7 @@ class _FeatureSpaceView(BaseEstimator):
     """Shared fitting logic: per-feature scale and whether rows are unit-norm."""
 
     renormalize: bool | str
+    _parameter_constraints: ClassVar[dict] = {"renormalize": ["boolean", StrOptions({"auto"})]}
 
     def fit(self, X, y=None):
         """Learn each feature's standard deviation and whether rows are unit-norm.
@@ -65,6 +70,9 @@ class _FeatureSpaceView(BaseEstimator):
         -------
         self
         """
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
         X = check_array(X, dtype=np.float64, input_name="X")  # NaN or 1-D input would give silent NaN scales
         std = X.std(axis=0)
         # A constant feature gets the mean scale, so noise still reaches it
@@ -72,12 +80,10 @@ class _FeatureSpaceView(BaseEstimator):
         fallback = std[std > 0].mean() if np.any(std > 0) else 1.0
         std = np.where(std > 0, std, fallback)
         self.scale_ = torch.as_tensor(std, dtype=torch.float32)
-        if self.renormalize == "auto":
+        if isinstance(self.renormalize, str):  # 'auto', the only string the constraints accept
             self.renormalize_ = _rows_are_unit_norm(X)
-        elif isinstance(self.renormalize, (bool, np.bool_)):
-            self.renormalize_ = bool(self.renormalize)
         else:
-            raise ValueError(f"renormalize must be True, False or 'auto', got {self.renormalize!r}.")
+            self.renormalize_ = bool(self.renormalize)
         return self
 
     def _scale(self, X: torch.Tensor) -> torch.Tensor:
@@ -105,6 +111,8 @@ class Identity(BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict] = {}
+
     def __call__(self, X: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return X
 
@@ -130,6 +138,11 @@ class GaussianNoise(_FeatureSpaceView):
     >>> view(torch.zeros(2, 4), torch.Generator().manual_seed(0)).shape
     torch.Size([2, 4])
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_FeatureSpaceView._parameter_constraints,
+        "scale": [_FINITE_NON_NEGATIVE],
+    }
 
     def __init__(self, scale: float = 0.02, renormalize: bool | str = "auto"):
         self.scale = scale
@@ -191,6 +204,13 @@ class Scarf(_FeatureSpaceView):
     >>> out.shape, bool((out == xb).float().mean() > 0.3)
     (torch.Size([16, 8]), True)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_FeatureSpaceView._parameter_constraints,
+        "rate": [Interval(numbers.Real, 0, 1, closed="both")],
+        "noise": [_FINITE_NON_NEGATIVE],
+        "donors": [StrOptions(set(SCARF_DONORS))],
+    }
 
     def __init__(
         self, rate: float = 0.4, noise: float = 0.05, renormalize: bool | str = "auto", donors: str = "batch"

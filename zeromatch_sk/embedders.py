@@ -15,10 +15,14 @@ search do not embed the same rows again.
 
 from __future__ import annotations
 
+import os
+from typing import ClassVar
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils._param_validation import validate_parameter_constraints
 
-from ._models import DEFAULT_SENTENCE_MODEL, check_positive_int, l2_normalize
+from ._models import DEFAULT_SENTENCE_MODEL, ENCODING_CONSTRAINTS, check_positive_int, l2_normalize
 from .providers._clip import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, ClipBackend
 from .providers._sentence import SentenceBackend
 
@@ -26,10 +30,16 @@ __all__ = ["ClipEmbedder", "SentenceEmbedder"]
 
 
 class _BaseEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    _parameter_constraints: ClassVar[dict] = {**ENCODING_CONSTRAINTS, "normalize": ["boolean"]}
+
     def _backend(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _embed(self, X) -> np.ndarray:
+        # fit, fit_transform and transform all start here, before any model is loaded
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
         E = self._backend().embed_inputs(
             X,
             memory=self.memory,
@@ -112,7 +122,7 @@ class SentenceEmbedder(_BaseEmbedder):
         Texts per forward pass.
     normalize : bool, default=True
         Scale every embedding to unit L2 norm.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of the embeddings, keyed by model and text content (as
@@ -143,6 +153,11 @@ class SentenceEmbedder(_BaseEmbedder):
     >>> E.shape, E.dtype
     ((2, 384), dtype('float32'))
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseEmbedder._parameter_constraints,
+        "model": [str, os.PathLike],
+    }
 
     def __init__(
         self,
@@ -186,7 +201,7 @@ class ClipEmbedder(_BaseEmbedder):
         Images per forward pass.
     normalize : bool, default=True
         Scale every embedding to unit L2 norm.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of the embeddings, keyed by architecture, checkpoint and
@@ -218,6 +233,13 @@ class ClipEmbedder(_BaseEmbedder):
     >>> embedder.fit_transform(["cat.jpg", "dog.jpg"]).shape  # doctest: +SKIP
     (2, 512)
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_BaseEmbedder._parameter_constraints,
+        "model": [str],
+        # None is refused when used, with the fix, unless model is 'hf-hub:' or 'local-dir:'
+        "pretrained": [str, os.PathLike, None],
+    }
 
     def __init__(
         self,

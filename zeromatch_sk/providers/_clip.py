@@ -7,9 +7,11 @@ import hashlib
 import io
 import json
 import os
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from .._models import (
     EmbeddingZeroShotProvider,
@@ -341,7 +343,7 @@ class ClipProvider(EmbeddingZeroShotProvider):
         divides them by ``temperature`` instead.
     batch_size : int, default=32
         Images or prompts per forward pass.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of image and prompt embeddings, keyed by architecture,
@@ -379,6 +381,13 @@ class ClipProvider(EmbeddingZeroShotProvider):
     >>> teacher = ClipProvider(pretrained="/models/open_clip_pytorch_model.bin")  # doctest: +SKIP
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **EmbeddingZeroShotProvider._parameter_constraints,
+        "model": [str],
+        # None is refused when used, with the fix, unless model is 'hf-hub:' or 'local-dir:'
+        "pretrained": [str, os.PathLike, None],
+        "temperature": [Interval(Real, 0, None, closed="neither"), None],
+    }
     _default_templates = DEFAULT_IMAGE_TEMPLATES
     _embedder_name = "ClipEmbedder"
     _raw_input_hint = "raw images"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from numbers import Real
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 from .._models import (
     DEFAULT_SENTENCE_MODEL,
@@ -146,7 +148,7 @@ class SentenceTransformerProvider(EmbeddingZeroShotProvider):
         means a logit scale of 50). Lower is more confident.
     batch_size : int, default=32
         Texts per forward pass.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of text and prompt embeddings, keyed by model and text
@@ -181,6 +183,11 @@ class SentenceTransformerProvider(EmbeddingZeroShotProvider):
     array([1, 0])
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        **EmbeddingZeroShotProvider._parameter_constraints,
+        "model": [str, os.PathLike],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+    }
     _default_templates = DEFAULT_TEXT_TEMPLATES
     _embedder_name = "SentenceEmbedder"
     _raw_input_hint = "raw texts"
