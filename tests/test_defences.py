@@ -112,3 +112,53 @@ def test_a_given_class_prior_is_reported_as_given(blobs):
     np.testing.assert_allclose(clf.class_prior_, [0.5, 0.25, 0.25])
     uniform = _quiet_fit(ZeroMatchClassifier(**FAST, class_prior="uniform"), X, y, P)
     assert uniform.defences_.class_prior_source == "uniform"
+
+
+# --------------------------------------------------------------------------- the prior estimate
+def _skewed_with_a_biased_teacher(seed=0):
+    """9:1 blobs, 10 labels per class, a teacher that puts 40 % of the majority class in the rare one."""
+    rng = np.random.default_rng(seed)
+    X, y_true = make_blobs(n_samples=[900, 100], centers=[[0, 0], [4, 4]], random_state=seed)
+    y = np.full_like(y_true, -1)
+    for c in range(2):
+        y[rng.choice(np.flatnonzero(y_true == c), 10, replace=False)] = c
+    says_rare = (y_true == 1) | (rng.random(len(y_true)) < 0.4)
+    P = np.where(says_rare[:, None], [0.3, 0.7], [0.8, 0.2])
+    return X, y, y_true, P
+
+
+def test_teacher_plus_labels_prior_holds_when_the_teacher_is_biased():
+    X, y, y_true, P = _skewed_with_a_biased_teacher()
+    unlabeled = y < 0
+    truth = np.bincount(y_true[unlabeled]) / unlabeled.sum()
+    errors = {}
+    for method in ("teacher", "teacher+labels", "labels"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = Defences(prior_estimate=method).decide(X, y, unlabeled, P, classes=np.array([0, 1]))
+        errors[method] = np.abs(d.class_prior - truth).sum()
+        expected = {"teacher": "teacher-em", "teacher+labels": "teacher-em+labels-cc", "labels": "labels"}
+        assert d.class_prior_source == expected[method]
+    # The labels' classifier separates the blobs, so averaging it in removes much of the teacher's error.
+    assert errors["teacher"] > 0.03
+    assert errors["teacher+labels"] < 0.75 * errors["teacher"]
+    assert errors["labels"] > 0.7  # balanced labels say nothing about a 9:1 prior
+
+
+def test_auto_prior_estimate_follows_the_label_sampling(blobs):
+    X, y, _, P = blobs
+    unlabeled = y < 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        balanced = Defences().decide(X, y, unlabeled, P, classes=np.arange(3))
+        random = Defences(label_sampling="random").decide(X, y, unlabeled, P, classes=np.arange(3))
+        no_teacher = Defences(prior_estimate="teacher").decide(X, y, unlabeled, None, classes=np.arange(3))
+    assert balanced.class_prior_source == "teacher-em"
+    assert random.class_prior_source == "labels"
+    assert no_teacher.class_prior_source == "labels"  # nothing to run EM on: the documented fallback
+
+
+def test_prior_estimate_is_validated(blobs):
+    X, y, _, P = blobs
+    with pytest.raises(ValueError, match="prior_estimate"):
+        Defences(prior_estimate="median").decide(X, y, y < 0, P, classes=np.arange(3))

@@ -174,6 +174,42 @@ def estimate_prior_em(P, train_prior=None, *, max_iter: int = 1000, tol: float =
     return prior / prior.sum()
 
 
+def classify_and_count(X_labeled, y_labeled_idx, X_unlabeled, n_classes: int) -> np.ndarray:
+    """Class shares a logistic regression fitted on the labeled rows predicts on the unlabeled ones.
+
+    Classify and count (Forman, 2008): biased towards the labeled rows' class balance when the
+    classifier errs, but its errors do not depend on a teacher's. With a single labeled class the
+    shares are that class's.
+
+    Parameters
+    ----------
+    X_labeled : ndarray of shape (n_labeled, n_features)
+    y_labeled_idx : ndarray of shape (n_labeled,)
+        Class indices in ``[0, n_classes)``.
+    X_unlabeled : ndarray of shape (n_unlabeled, n_features)
+    n_classes : int
+
+    Returns
+    -------
+    shares : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> X = np.array([[0.0], [0.2], [2.0], [2.2]])
+    >>> classify_and_count(X, np.array([0, 0, 1, 1]), np.array([[0.1], [2.1], [2.5], [1.9]]), 2)
+    array([0.25, 0.75])
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y_labeled_idx)
+    present = np.unique(y)
+    if len(present) < 2:
+        pred = np.full(len(X_unlabeled), present[0] if len(present) else 0)
+    else:
+        pred = LogisticRegression(max_iter=1000).fit(X_labeled, y).predict(X_unlabeled)
+    return np.bincount(pred, minlength=n_classes) / max(len(pred), 1)
+
+
 def apply_teacher_bias(P, bias, scale: float = 1.0) -> np.ndarray:
     """Add a per-class bias to the teacher's (scaled) log-probabilities and renormalise.
 
