@@ -223,6 +223,12 @@ write_case_table(
     DOCS / "gen_modules" / "robustness_10_draws_table.rst.inc",
     "make benchmark",  # its third command; the Makefile holds the method list
 )
+# robustness.rst: the fortunes cases (a corpus the defaults were never tuned on), ten draws.
+write_case_table(
+    ROOT / "benchmarks" / "results" / "robustness_fortunes" / "results.json",
+    DOCS / "gen_modules" / "robustness_fortunes_table.rst.inc",
+    "make benchmark",
+)
 
 # -- sphinx-gallery -------------------------------------------------------------
 
