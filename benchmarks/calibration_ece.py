@@ -116,7 +116,9 @@ def main():
     args = p.parse_args()
     tasks = [(d, s) for d in args.datasets for s in range(args.seeds)]
     rows = Parallel(n_jobs=args.n_jobs)(delayed(one_draw)(d, s, args.cache_dir) for d, s in tasks)
-    print(f"ECE on the evaluation rows (10 bins), mean (max) over {args.seeds} draws; accuracy of the default")
+    print(
+        f"ECE on the evaluation rows (10 bins), mean (max) over {args.seeds} draws; accuracy of the default"
+    )
     for name in args.datasets:
         mine = [r for r in rows if r["dataset"] == name]
         E = np.array([r["ece"] for r in mine])

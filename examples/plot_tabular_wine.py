@@ -167,6 +167,72 @@ ax.set_xlabel(f"accuracy on the test wines ({N_DRAWS} draws)")
 # - The rule's answer for a wine depends only on that wine, so the pipeline
 #   caches it per row: in a :class:`~sklearn.model_selection.GridSearchCV`
 #   the folds and candidates ask it about each wine once.
-# - An LLM can be the teacher of the same table:
-#   :class:`~zeromatch_sk.providers.LLMProvider` accepts a DataFrame. See
-#   :doc:`/tabular`.
+# - An LLM can be the teacher of the same table, as the next section shows.
+#   See also :doc:`/tabular`.
+
+# %%
+# An LLM teacher on the same DataFrame
+# ------------------------------------
+# :class:`~zeromatch_sk.providers.LLMProvider` labels DataFrame rows: each
+# row becomes a text of ``column: value`` lines, the prompt lists the
+# classes, and the model's reply is read as one of them. A real service is
+# one argument away (``LLMProvider("gpt-4o-mini")`` reads
+# ``OPENAI_API_KEY``; any OpenAI-compatible endpoint takes ``base_url=``, and
+# ``api_key_env=`` names the variable that holds its key).
+# This page must build offline, so a local stand-in,
+# :class:`zeromatch_sk.testing.FakeLLMServer`, plays the model: it reads the
+# three traits from the message and answers with the cultivar the rule
+# above would pick. What it shows is the plumbing, not an LLM's accuracy.
+import re
+
+from zeromatch_sk.providers import LLMProvider
+from zeromatch_sk.testing import FakeLLMServer
+
+
+def fake_sommelier(message):
+    """The reply of the stand-in model: the rule's cultivar, from the row in ``message``."""
+
+    def value(column, short):
+        match = re.search(rf"(?:{column}: |{short} )([0-9]+(?:\.[0-9]+)?)", message)
+        return float(match.group(1)) if match else float("nan")
+
+    flavanoids = value("flavanoids", "flavanoids")
+    proline = value("proline", "proline")
+    colour = value("color_intensity", "colour intensity")
+    if flavanoids < 1.4:
+        return "Barbera"
+    if proline > 1000:
+        return "Barolo"
+    return "Grignolino" if colour < 3.8 else "Barolo"
+
+
+X_train, X_test, y, truth_test = draw(0)
+with FakeLLMServer(fake_sommelier) as server:
+    llm = LLMProvider("sommelier", base_url=server.base_url, verbose=0)
+    model = make_pipeline(StandardScaler(), ZeroMatchClassifier(**STUDENT), provider=llm)
+    model.fit(X_train, y)
+    default_prompt = server.requests[0]["messages"][-1]["content"]
+    print(f"ZeroMatch with the LLM teacher, test wines: {model.score(X_test, truth_test):.3f}")
+    print(f"{llm.usage_['requests']} requests for {len(X_train)} wines")
+
+# %%
+# The row as the model received it (the end of the user message):
+print(default_prompt[-400:])
+
+# %%
+# Thirteen ``column: value`` lines per wine cost tokens on every request. A
+# ``row_format`` template keeps what the question needs, and ``cache=``
+# (a SQLite file) keeps every answer, so a refit, a grid search or a
+# rerun next week asks each distinct row once.
+template = "A wine with flavanoids {flavanoids}, proline {proline} and colour intensity {color_intensity}."
+with FakeLLMServer(fake_sommelier) as server:
+    short = LLMProvider("sommelier", base_url=server.base_url, row_format=template, verbose=0)
+    P_short = short.predict_proba(X_train, sorted(CULTIVARS))
+    short_prompt = server.requests[0]["messages"][-1]["content"]
+print(f"user message: {len(default_prompt)} characters by default, {len(short_prompt)} with row_format")
+print(short_prompt[-120:])
+classes = np.array(sorted(CULTIVARS), dtype=object)
+rule_labels = classes[wine_rule(X_train, list(classes)).argmax(axis=1)]
+print(
+    f"answers to the template agree with the rule on {np.mean(classes[P_short.argmax(axis=1)] == rule_labels):.0%} of rows"
+)

@@ -29,7 +29,9 @@ def test_a_missing_fortunes_file_names_the_package(tmp_path):
         load_fortunes(["nope"], path=tmp_path)
 
 
-@pytest.mark.skipif(not (FORTUNES_PATH / "computers").is_file(), reason="Debian's fortunes package is not installed")
+@pytest.mark.skipif(
+    not (FORTUNES_PATH / "computers").is_file(), reason="Debian's fortunes package is not installed"
+)
 def test_the_installed_fortunes_load_with_distinct_texts():
     ds = load_fortunes(["computers", "politics"])
     assert len(ds.data) == len(set(ds.data)) > 1000

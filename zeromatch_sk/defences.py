@@ -390,7 +390,9 @@ class Defences(BaseEstimator):
             # The calibrated teacher's posteriors hold under the labeled prior; EM moves them to the unlabeled rows'.
             prior, source = _robust.estimate_prior_em(T[unlabeled], train_prior=labeled_prior), "teacher-em"
             if method == "teacher+labels":
-                counted = _robust.classify_and_count(X[~unlabeled], y_index[~unlabeled], X[unlabeled], len(prior))
+                counted = _robust.classify_and_count(
+                    X[~unlabeled], y_index[~unlabeled], X[unlabeled], len(prior)
+                )
                 prior, source = (prior + counted) / 2, "teacher-em+labels-cc"
         else:
             # The labels estimate the prior (random sampling), or nothing better is at hand.

@@ -699,10 +699,15 @@ FORTUNES_OTHER = [
     "food", "love", "law", "education", "sports", "medicine", "kids", "pets", "wisdom",
 ]  # fmt: skip
 #: The binary case's two class descriptions, as a practitioner would write them.
-FORTUNES_BINARY_NAMES = {"other": "people, life or society", "computers": "computers, software or programming"}
+FORTUNES_BINARY_NAMES = {
+    "other": "people, life or society",
+    "computers": "computers, software or programming",
+}
 
 
-def _fortunes_case(name, texts, y, classes, class_names, *, cache_dir, verbose, budgets, sampling, description):
+def _fortunes_case(
+    name, texts, y, classes, class_names, *, cache_dir, verbose, budgets, sampling, description
+):
     from ..datasets import FORTUNES_TEMPLATE
 
     X, P, info = cached_text_features(
@@ -788,7 +793,9 @@ for _sampling in ("balanced", "random"):
             functools.partial(_robust_ag_news, _topic, _ratio, _shift, _sampling)
         )
     ROBUST_DATASETS[f"trec-longtail-{_sampling}"] = functools.partial(_robust_trec, _sampling)
-    ROBUST_DATASETS[f"fortunes-computers-1:7-{_sampling}"] = functools.partial(_robust_fortunes_binary, _sampling)
+    ROBUST_DATASETS[f"fortunes-computers-1:7-{_sampling}"] = functools.partial(
+        _robust_fortunes_binary, _sampling
+    )
     ROBUST_DATASETS[f"fortunes-topics-{_sampling}"] = functools.partial(_robust_fortunes_topics, _sampling)
 ROBUST_DATASETS["digits-biased-teacher"] = _digits_biased
 ROBUST_DATASETS["digits-random-teacher"] = _digits_loader(None, "random-teacher")
