@@ -21,17 +21,18 @@ fitted student:
 """
 
 import argparse
+import itertools
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from joblib import Parallel, delayed  # noqa: E402
-from scipy.optimize import minimize_scalar  # noqa: E402
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from scipy.optimize import minimize_scalar
 
-from zeromatch_sk import ZeroMatchClassifier  # noqa: E402
-from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels  # noqa: E402
+from zeromatch_sk import ZeroMatchClassifier
+from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels
 
 BUDGETS = {"ag_news": 40, "trec": 60}
 CANDIDATES = ["default", "heads", "T on labels", "T cross-fit", "heads + T cross-fit"]
@@ -41,7 +42,7 @@ def ece(P, y, bins=10):
     conf, pred = P.max(axis=1), P.argmax(axis=1)
     edges = np.linspace(0, 1, bins + 1)
     total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         inside = (conf > lo) & (conf <= hi)
         if inside.any():
             total += inside.mean() * abs((pred[inside] == y[inside]).mean() - conf[inside].mean())
@@ -56,7 +57,7 @@ def tempered(P, T):
 
 
 def fit_temperature(P, y):
-    nll = lambda t: -np.mean(np.log(np.clip(tempered(P, np.exp(t))[np.arange(len(y)), y], 1e-12, 1)))  # noqa: E731
+    nll = lambda t: -np.mean(np.log(np.clip(tempered(P, np.exp(t))[np.arange(len(y)), y], 1e-12, 1)))
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 

@@ -33,14 +33,14 @@ import sys
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from scipy.optimize import minimize  # noqa: E402
-from sklearn.linear_model import LogisticRegression  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from zeromatch_sk import _robust as R  # noqa: E402
-from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels, validation_view  # noqa: E402
-from zeromatch_sk.benchmark._datasets import ROBUST_DATASETS  # noqa: E402
+from zeromatch_sk import _robust as R
+from zeromatch_sk.benchmark import load_dataset, semi_supervised_labels, validation_view
+from zeromatch_sk.benchmark._datasets import ROBUST_DATASETS
 
 DATASETS = [*ROBUST_DATASETS, "ag_news", "trec"]
 N_DRAWS = 20

@@ -268,8 +268,8 @@ def robustness_methods() -> list[Method]:
          "defaults but the prior correction applied to predict_proba instead of the loss"),
         ("ZeroMatch, no gate", {"gate": "never"}, "defaults but Defences(gate='never')"),
         ("ZeroMatch, teacher+labels prior", {"prior_estimate": "teacher+labels"},
-         "defaults but Defences(prior_estimate='teacher+labels'): the class prior is the mean of the teacher's "
-         "EM estimate and a labeled-rows logistic regression's classify-and-count"),
+         ("defaults but Defences(prior_estimate='teacher+labels'): the class prior is the mean of the teacher's "
+          "EM estimate and a labeled-rows logistic regression's classify-and-count")),
         ("ZeroMatch, majority gate", {"gate": "majority"},
          "defaults but Defences(gate='majority'): the teacher is also dropped below the labels' majority rate"),
         ("ZeroMatch, SCARF always", None,
