@@ -39,7 +39,11 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 
-__all__ = ["GaussianNoise", "Identity", "Scarf", "choose_strong_view", "resolve_augmentation"]
+__all__ = ["GaussianNoise", "Identity", "Scarf", "choose_strong_view", "choose_views", "resolve_augmentation"]
+
+#: Below this many features the rows are read as a table (or small images): each feature carries its own
+#: information, so views perturb every feature a little instead of swapping features between rows.
+FEW_FEATURES = 128
 
 #: Where :class:`Scarf` may draw its donor rows; all but ``'batch'`` need the rows' pseudo-labels.
 SCARF_DONORS = ("batch", "balanced", "class")
@@ -274,6 +278,33 @@ def choose_strong_view(spec, *, skewed: bool):
     if isinstance(spec, str) and spec == "auto":
         return GaussianNoise(scale=0.1) if skewed else Scarf()
     return spec
+
+
+def choose_views(weak, strong, n_features: int, *, skewed: bool):
+    """The weak and strong views ``weak_augment=weak, strong_augment=strong`` stand for.
+
+    ``'auto'`` follows the data. With fewer than :data:`FEW_FEATURES` features (tabular columns, small
+    images) the weak view is ``GaussianNoise(scale=0.1)`` and the strong one ``GaussianNoise(scale=0.3)``:
+    on a dozen non-redundant columns, replacing 40 % of a row's values (SCARF) changes its class. With
+    more (dense embeddings, whose hundreds of correlated dimensions keep the class under SCARF), the weak
+    view is ``GaussianNoise()`` (0.02) and the strong one :func:`choose_strong_view`'s. Anything other than
+    ``'auto'`` is returned as given.
+
+    Examples
+    --------
+    >>> choose_views("auto", "auto", 13, skewed=False)
+    (GaussianNoise(scale=0.1), GaussianNoise(scale=0.3))
+    >>> choose_views("auto", "auto", 384, skewed=False)
+    (GaussianNoise(), Scarf())
+    >>> choose_views("scarf", "auto", 384, skewed=True)
+    ('scarf', GaussianNoise(scale=0.1))
+    """
+    few = n_features < FEW_FEATURES
+    if isinstance(weak, str) and weak == "auto":
+        weak = GaussianNoise(scale=0.1) if few else GaussianNoise()
+    if isinstance(strong, str) and strong == "auto":
+        strong = GaussianNoise(scale=0.3) if few else choose_strong_view("auto", skewed=skewed)
+    return weak, strong
 
 
 def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):

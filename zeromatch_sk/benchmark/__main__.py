@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "TREC, each with labels drawn balanced and at random, and digits with a biased and a "
                            "random teacher; every method plus one row per defence switched off "
                            "(default --out benchmarks/results/robustness)")  # fmt: skip
+    mode.add_argument("--tabular", action="store_true",
+                      help="the tabular cases: iris, wine, breast cancer, penguins (pip install palmerpenguins) "
+                           "and digits, each with a rule teacher on the raw columns, 5 and 20 labels per class "
+                           "(default --out benchmarks/results/tabular)")  # fmt: skip
     mode.add_argument("--embed-only", action="store_true",
                       help="only compute and cache the embeddings and teacher probabilities")  # fmt: skip
     p.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
@@ -138,7 +142,7 @@ def main(argv=None) -> int:
         return _speed(args)
 
     from ._datasets import DEFAULT_DATASETS, expand_dataset_names, load_dataset, validation_view
-    from ._methods import default_methods, quick_methods, robustness_methods
+    from ._methods import default_methods, quick_methods, robustness_methods, tabular_methods
     from ._runner import run_benchmark
 
     if args.quick:
@@ -151,6 +155,11 @@ def main(argv=None) -> int:
         budgets = args.budgets
         methods = robustness_methods()
         n_jobs = args.n_jobs if args.n_jobs is not None else 1
+    elif args.tabular:
+        names = expand_dataset_names(args.datasets or ["tabular"])
+        budgets = args.budgets
+        methods = tabular_methods()
+        n_jobs = args.n_jobs if args.n_jobs is not None else 1
     else:
         names = expand_dataset_names(args.datasets or DEFAULT_DATASETS)
         budgets = args.budgets
@@ -159,10 +168,10 @@ def main(argv=None) -> int:
     # The demo writes beside, not over, the committed full results.
     out = args.out or (
         "benchmarks/results/robustness" if args.robustness else "benchmarks/results/quick" if args.quick
-        else "benchmarks/results"
+        else "benchmarks/results/tabular" if args.tabular else "benchmarks/results"
     )  # fmt: skip
     if args.methods:
-        known = {m.name: m for m in default_methods() + robustness_methods()}
+        known = {m.name: m for m in default_methods() + robustness_methods() + tabular_methods()}
         unknown = [m for m in args.methods if m not in known]
         if unknown:
             print(f"Unknown methods {unknown}; choose from {list(known)}.", file=sys.stderr)

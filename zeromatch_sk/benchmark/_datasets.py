@@ -808,8 +808,15 @@ DATASETS: dict[str, Callable[..., BenchmarkDataset]] = {
     **{f"digits-{suffix}": _digits_loader(acc, suffix) for suffix, acc in DIGITS_TEACHERS.items()},
     **ROBUST_DATASETS,
 }
+from ._tabular import TABULAR_DATASETS  # noqa: E402  (it builds on the helpers above)
+
+DATASETS.update(TABULAR_DATASETS)
 #: Names that stand for several datasets.
-DATASET_ALIASES = {"digits": [f"digits-{s}" for s in DIGITS_TEACHERS], "robustness": list(ROBUST_DATASETS)}
+DATASET_ALIASES = {
+    "digits": [f"digits-{s}" for s in DIGITS_TEACHERS],
+    "robustness": list(ROBUST_DATASETS),
+    "tabular": list(TABULAR_DATASETS),
+}
 #: What ``python -m zeromatch_sk.benchmark`` runs without ``--datasets``.
 DEFAULT_DATASETS = ("ag_news", "trec", "digits")
 

@@ -126,6 +126,13 @@ def logistic_regression(context):
     return LogisticRegression(max_iter=2000)
 
 
+def gradient_boosting(context):
+    """``GradientBoostingClassifier`` (scikit-learn's defaults) on the labeled rows."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(random_state=context["seed"])
+
+
 def label_spreading(context):
     """``LabelSpreading`` with a 10-nearest-neighbour graph (the RBF default disconnects unit-norm embeddings)."""
     from sklearn.semi_supervised import LabelSpreading
@@ -287,6 +294,35 @@ def robustness_methods() -> list[Method]:
     return main + [
         Method(name, "semi+teacher", params=params(p), description=d, cost=1.2) for name, p, d in defences
     ]
+
+
+#: The methods of ``--tabular``, in table order (plus gradient boosting on the labels).
+TABULAR_METHOD_NAMES = (
+    "teacher alone", "logistic regression", "self-training", "LabelSpreading", "KD only", "ZeroMatch",
+    "ZeroMatch (reference)",
+)  # fmt: skip
+
+
+def tabular_methods() -> list[Method]:
+    """The alternatives of the tabular benchmark: the usual ones and gradient boosting on the labels."""
+    boosting = Method(
+        "gradient boosting",
+        "labeled",
+        factory=gradient_boosting,
+        description="GradientBoostingClassifier on the labeled rows",
+        cost=0.1,
+    )
+    from ..augment import GaussianNoise
+
+    gaussian = Method(
+        "ZeroMatch, Gaussian views 0.1/0.3",
+        "semi+teacher",
+        params={"weak_augment": GaussianNoise(scale=0.1), "strong_augment": GaussianNoise(scale=0.3)},
+        description="defaults but Gaussian-noise views of 0.1 (weak) and 0.3 (strong) feature standard deviations",
+        cost=1.0,
+    )
+    chosen = [m for m in default_methods() if m.name in TABULAR_METHOD_NAMES]
+    return chosen[:2] + [boosting] + chosen[2:] + [gaussian]
 
 
 #: The methods of ``--quick``.
