@@ -808,7 +808,8 @@ DATASETS: dict[str, Callable[..., BenchmarkDataset]] = {
     **{f"digits-{suffix}": _digits_loader(acc, suffix) for suffix, acc in DIGITS_TEACHERS.items()},
     **ROBUST_DATASETS,
 }
-from ._tabular import TABULAR_DATASETS  # noqa: E402  (it builds on the helpers above)
+# The tabular cases build on the helpers above.
+from ._tabular import TABULAR_DATASETS
 
 DATASETS.update(TABULAR_DATASETS)
 #: Names that stand for several datasets.
