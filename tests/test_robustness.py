@@ -57,6 +57,11 @@ def _estimator(**params):
     return ZeroMatchClassifier(**{**FAST, **params})
 
 
+def _wide(X, width=128):
+    """``X`` padded with constant columns to an embedding-like width (the views' choice reads the width)."""
+    return np.hstack([X, np.zeros((len(X), width - X.shape[1]))])
+
+
 def _fit(X, y, P, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -283,6 +288,7 @@ def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
     y = np.full_like(y_true, -1)
     y[rng.choice(np.flatnonzero(y_true == 0), 13, replace=False)] = 0
     y[rng.choice(np.flatnonzero(y_true == 1), 7, replace=False)] = 1  # 13 : 7 of a 4 : 1 task
+    X = _wide(X)  # embedding-like width: the strong view then follows the skew
     P = _soft(y_true, 2, confidence=0.8)
     with pytest.warns(UserWarning, match="lambda_u_=0"):
         clf = ZeroMatchClassifier(**FAST).fit(X, y, pseudo_labels=P)
@@ -301,6 +307,7 @@ def test_random_labels_that_look_balanced_still_read_a_skew_from_the_teacher():
     # class 1 for 80 % of the rows would otherwise read as skewed classes whatever the truth.
     assert _fit(X, y, None).teacher_prior_ is None
     Xb, yb_true = make_blobs(n_samples=[500, 500], centers=[[0, 0], [3.0, 3.0]], random_state=2)
+    Xb = _wide(Xb)
     yb = np.full_like(yb_true, -1)
     yb[np.flatnonzero(yb_true == 0)[:7]] = 0
     yb[np.flatnonzero(yb_true == 1)[:13]] = 1  # 7 : 13, random-looking labels of balanced classes
@@ -314,6 +321,7 @@ def test_strong_view_follows_the_class_prior(imbalanced):
     X, y, _y_true, P = imbalanced
     from zeromatch_sk.augment import GaussianNoise, Scarf
 
+    X = _wide(X)  # with embedding-like widths; few features get Gaussian views whatever the prior
     # 9:1 blobs, prior estimated from the teacher: skewed, so Gaussian noise replaces SCARF.
     skewed = _fit(X, y, P)
     assert isinstance(skewed.strong_augment_, GaussianNoise) and skewed.class_prior_.min() < 0.3
@@ -373,3 +381,17 @@ def test_posthoc_drift_is_read_against_the_labels_balance(imbalanced):
     raw_shares = clf.net_.predict_proba(X.astype(np.float32)).mean(axis=0)
     assert clf.prior_drift_ == pytest.approx(0.5 * np.abs(raw_shares - clf.labeled_prior_).sum(), abs=1e-5)
     assert clf.prior_drift_ != pytest.approx(0.5 * np.abs(raw_shares - clf.class_prior_).sum(), abs=1e-3)
+
+
+def test_few_features_get_gaussian_views_whatever_the_prior(imbalanced):
+    X, y, _y_true, P = imbalanced
+    from zeromatch_sk.augment import GaussianNoise
+
+    for prior in ("auto", [0.5, 0.5]):
+        clf = _fit(X, y, P, class_prior=prior)
+        assert isinstance(clf.weak_augment_, GaussianNoise) and clf.weak_augment_.scale == 0.1
+        assert isinstance(clf.strong_augment_, GaussianNoise) and clf.strong_augment_.scale == 0.3
+    wide = _fit(_wide(X), y, P, class_prior=[0.5, 0.5])
+    assert isinstance(wide.weak_augment_, GaussianNoise) and wide.weak_augment_.scale == 0.02
+    given = _fit(X, y, P, weak_augment="scarf")
+    assert given.weak_augment_ == "scarf"  # given views are used as given

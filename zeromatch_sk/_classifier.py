@@ -18,7 +18,7 @@ from ._config import torch_threads
 from ._labels import UNLABELED, check_classes, check_labels
 from ._modules import MLPEncoder, ZeroMatchModule, encoder_output_dim
 from ._training import TrainingPlan, ZeroMatchNet, resolve_device
-from .augment import choose_strong_view, resolve_augmentation
+from .augment import choose_views, resolve_augmentation
 from .defences import Defences, resolve_defences
 from .providers._base import TeacherError, check_teacher_proba, teacher_predict_proba
 
@@ -144,17 +144,19 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
     kd_target : {'hard', 'soft'}, default='hard'
         Distillation targets: the teacher's argmax (as in the paper) or its
         full probability rows.
-    weak_augment, strong_augment : str, callable or None, default='gaussian', 'auto'
-        Feature-space views: ``'gaussian'``, ``'scarf'``, ``'identity'``,
-        ``None``, an instance from :mod:`zeromatch_sk.augment`, or a callable
-        ``f(X_batch, generator) -> X_batch`` on torch tensors.
-        ``strong_augment='auto'`` is ``Scarf()`` unless the defences find
-        the classes skewed (``defences_.skewed``: the normalised entropy of
-        ``class_prior_``, or with random labels of ``teacher_prior_``, below
-        0.9; a 1:4 binary task has 0.72), and then
-        ``GaussianNoise(scale=0.1)`` (see
-        :func:`~zeromatch_sk.augment.choose_strong_view`).
-        The choice is stored in ``strong_augment_``.
+    weak_augment, strong_augment : str, callable or None, default='auto', 'auto'
+        Feature-space views: ``'auto'``, ``'gaussian'``, ``'scarf'``,
+        ``'identity'``, ``None``, an instance from :mod:`zeromatch_sk.augment`,
+        or a callable ``f(X_batch, generator) -> X_batch`` on torch tensors.
+        ``'auto'`` follows the data (:func:`~zeromatch_sk.augment.choose_views`):
+        with fewer than 128 features (tabular columns, small images) the views
+        are ``GaussianNoise(scale=0.1)`` and ``GaussianNoise(scale=0.3)``; with
+        more (embeddings) the weak view is ``GaussianNoise()`` and the strong
+        one ``Scarf()``, unless the defences find the classes skewed
+        (``defences_.skewed``: the normalised entropy of ``class_prior_``, or
+        with random labels of ``teacher_prior_``, below 0.9; a 1:4 binary task
+        has 0.72), and then ``GaussianNoise(scale=0.1)``. The choices are
+        stored in ``weak_augment_`` and ``strong_augment_``.
     device : str or torch.device, default='cpu'
         Torch device for training and prediction (``'cuda'``, ``'mps'``, ...);
         ``'auto'`` picks ``'cuda'`` when a GPU is visible, else ``'cpu'``.
@@ -210,6 +212,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         ``'auto'`` chose); the gate's leave-one-out calibration uses it too.
     teacher_gated_ : bool
         True when the defences' gate dropped the teacher.
+    weak_augment_ : str or callable
+        The weak view used (``weak_augment`` unless it is ``'auto'``).
     strong_augment_ : str or callable
         The strong view used (``strong_augment`` unless it is ``'auto'``).
     lambda_u_ : float
@@ -345,7 +349,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         kd_schedule="linear",
         aux_head=True,
         kd_target="hard",
-        weak_augment="gaussian",
+        weak_augment="auto",
         strong_augment="auto",
         device="cpu",
         callbacks=None,
@@ -487,7 +491,9 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         )
         self._store_decision(decision)
         self._check_trainable(decision.teacher, int((~unlabeled).sum()))
-        self.strong_augment_ = choose_strong_view(self.strong_augment, skewed=decision.skewed)
+        self.weak_augment_, self.strong_augment_ = choose_views(
+            self.weak_augment, self.strong_augment, X.shape[1], skewed=decision.skewed
+        )
         with torch_threads():  # zeromatch_sk.set_config(torch_threads=...); restored on return or error
             X_t = self._train(X, y_index, decision)
             self._report(X_t, y_index, unlabeled)
@@ -580,7 +586,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             kd_schedule=self.kd_schedule,
             aux_head=use_aux,
             kd_target=self.kd_target,
-            weak_augment=resolve_augmentation(self.weak_augment, X, param="weak_augment"),
+            weak_augment=resolve_augmentation(self.weak_augment_, X, param="weak_augment"),
             strong_augment=resolve_augmentation(self.strong_augment_, X, param="strong_augment"),
             seed=seed,
             da_target=tensor(decision.alignment_target),
