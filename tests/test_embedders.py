@@ -15,7 +15,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from zeromatch_sk._models import clear_caches, resolve_device
+from zeromatch_sk._foundation._params import resolve_device
+from zeromatch_sk._foundation._registry import clear_caches
 from zeromatch_sk.embedders import ClipEmbedder, SentenceEmbedder
 from zeromatch_sk.providers import ClipProvider
 
@@ -31,7 +32,7 @@ def clip_embedder(tiny_clip):
 def count_encoded(monkeypatch):
     """Count the images and prompts that actually go through the tiny CLIP model."""
     pytest.importorskip("open_clip")
-    from zeromatch_sk.providers._clip import ClipBackend
+    from zeromatch_sk._foundation._clip import ClipBackend
 
     counts = {"images": 0, "image_batches": 0, "prompts": 0}
     encode_images, encode_texts = ClipBackend._encode_images, ClipBackend._encode_texts

@@ -30,7 +30,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import _safe_indexing
 
-from ._models import _RowCache
+from ._foundation._cache import _RowCache
 from .providers._base import teacher_predict_proba
 
 __all__ = ["cached_teacher_proba", "clear_teacher_cache"]

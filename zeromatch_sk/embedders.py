@@ -22,9 +22,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import validate_parameter_constraints
 
-from ._models import DEFAULT_SENTENCE_MODEL, ENCODING_CONSTRAINTS, check_positive_int, l2_normalize
-from .providers._clip import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, ClipBackend
-from .providers._sentence import SentenceBackend
+from ._foundation._clip import DEFAULT_CLIP_MODEL, DEFAULT_CLIP_PRETRAINED, ClipBackend
+from ._foundation._params import ENCODING_CONSTRAINTS, check_positive_int
+from ._foundation._sentence import DEFAULT_SENTENCE_MODEL, SentenceBackend
+from ._foundation._zero_shot import l2_normalize
 
 __all__ = ["ClipEmbedder", "SentenceEmbedder"]
 

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from zeromatch_sk import ZeroMatchClassifier
-from zeromatch_sk._models import clear_caches
+from zeromatch_sk._foundation._registry import clear_caches
 from zeromatch_sk.embedders import ClipEmbedder
 from zeromatch_sk.providers import ClipProvider, teacher_predict_proba
 
@@ -166,7 +166,7 @@ def test_parameters_untouched_and_weights_never_pickled(generated_images, provid
 
 
 def test_memory_caches_on_disk_by_checkpoint_and_content(tmp_path, tiny_clip, generated_images, monkeypatch):
-    from zeromatch_sk.providers._clip import ClipBackend
+    from zeromatch_sk._foundation._clip import ClipBackend
 
     images = generated_images.images[:6]
     params = {"model": tiny_clip.model, "pretrained": tiny_clip.pretrained, "memory": tmp_path / "cache"}

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
 from zeromatch_sk import ZeroMatchClassifier
-from zeromatch_sk._models import resolve_sentence_model
+from zeromatch_sk._foundation._sentence import resolve_sentence_model
 from zeromatch_sk.embedders import SentenceEmbedder
 from zeromatch_sk.providers import SentenceTransformerProvider
 

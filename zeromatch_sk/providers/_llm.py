@@ -43,8 +43,8 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._foundation._texts import check_texts
 from ._base import BaseProvider, TeacherError, resolve_class_names
-from ._texts import check_texts
 
 __all__ = [
     "DEFAULT_PROMPT",
