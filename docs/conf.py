@@ -223,6 +223,12 @@ write_case_table(
     DOCS / "gen_modules" / "robustness_10_draws_table.rst.inc",
     "make benchmark",  # its third command; the Makefile holds the method list
 )
+# augmentations.rst: the tabular benchmark with this release's views.
+write_benchmark_table(
+    ROOT / "benchmarks" / "results" / "tabular" / "results.json",
+    DOCS / "gen_modules" / "tabular_table.rst.inc",
+    "python -m zeromatch_sk.benchmark --tabular",
+)
 # robustness.rst: the fortunes cases (a corpus the defaults were never tuned on), ten draws.
 write_case_table(
     ROOT / "benchmarks" / "results" / "robustness_fortunes" / "results.json",
