@@ -76,6 +76,17 @@ def set_config(torch_threads=None) -> None:
 def config_context(*, torch_threads=None):
     """Settings for the duration of a ``with`` block (see :func:`set_config`).
 
+    Parameters
+    ----------
+    torch_threads : None, 'auto' or int >= 1, default=None
+        As in :func:`set_config`: torch's CPU threads during ``fit`` and ``predict_proba`` inside the
+        block (``None``: torch's own count). The settings before the block are restored when it ends,
+        also after an error.
+
+    Yields
+    ------
+    None
+
     Examples
     --------
     >>> import numpy as np
