@@ -134,6 +134,26 @@ def _speed(args) -> int:
     return 0
 
 
+def _mode(args):
+    """Datasets, budgets, methods, worker count and output folder of the mode ``args`` asks for."""
+    from ._datasets import DEFAULT_DATASETS, expand_dataset_names
+    from ._methods import default_methods, quick_methods, robustness_methods, tabular_methods
+
+    if args.quick:
+        datasets, methods, out = [QUICK_DATASET], quick_methods(), "benchmarks/results/quick"
+    elif args.robustness:
+        datasets, methods, out = ["robustness"], robustness_methods(), "benchmarks/results/robustness"
+    elif args.tabular:
+        datasets, methods, out = ["tabular"], tabular_methods(), "benchmarks/results/tabular"
+    else:
+        datasets, methods, out = list(DEFAULT_DATASETS), default_methods(), "benchmarks/results"
+    budgets = args.budgets or ([QUICK_BUDGET] if args.quick else None)
+    default_jobs = 2 if args.quick and (os.cpu_count() or 1) >= 2 else 1
+    n_jobs = args.n_jobs if args.n_jobs is not None else default_jobs
+    # The demo writes beside, not over, the committed full results.
+    return expand_dataset_names(args.datasets or datasets), budgets, methods, n_jobs, args.out or out
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -141,35 +161,11 @@ def main(argv=None) -> int:
     if args.speed:
         return _speed(args)
 
-    from ._datasets import DEFAULT_DATASETS, expand_dataset_names, load_dataset, validation_view
-    from ._methods import default_methods, quick_methods, robustness_methods, tabular_methods
+    from ._datasets import load_dataset, validation_view
+    from ._methods import default_methods, robustness_methods, tabular_methods
     from ._runner import run_benchmark
 
-    if args.quick:
-        names = expand_dataset_names(args.datasets or [QUICK_DATASET])
-        budgets = args.budgets or [QUICK_BUDGET]
-        methods = quick_methods()
-        n_jobs = args.n_jobs if args.n_jobs is not None else (2 if (os.cpu_count() or 1) >= 2 else 1)
-    elif args.robustness:
-        names = expand_dataset_names(args.datasets or ["robustness"])
-        budgets = args.budgets
-        methods = robustness_methods()
-        n_jobs = args.n_jobs if args.n_jobs is not None else 1
-    elif args.tabular:
-        names = expand_dataset_names(args.datasets or ["tabular"])
-        budgets = args.budgets
-        methods = tabular_methods()
-        n_jobs = args.n_jobs if args.n_jobs is not None else 1
-    else:
-        names = expand_dataset_names(args.datasets or DEFAULT_DATASETS)
-        budgets = args.budgets
-        methods = default_methods()
-        n_jobs = args.n_jobs if args.n_jobs is not None else 1
-    # The demo writes beside, not over, the committed full results.
-    out = args.out or (
-        "benchmarks/results/robustness" if args.robustness else "benchmarks/results/quick" if args.quick
-        else "benchmarks/results/tabular" if args.tabular else "benchmarks/results"
-    )  # fmt: skip
+    names, budgets, methods, n_jobs, out = _mode(args)
     if args.methods:
         known = {m.name: m for m in default_methods() + robustness_methods() + tabular_methods()}
         unknown = [m for m in args.methods if m not in known]
