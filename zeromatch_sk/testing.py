@@ -115,6 +115,9 @@ class Fault:
         Answer HTTP 200 with this JSON value as the message content (e.g.
         ``5``, ``None`` or a list, to test clients against a broken server);
         ``NO_CONTENT`` (the default) leaves the content alone.
+    trickle_headers : bool
+        With ``trickle``, send the status line and headers one byte at a time
+        as well (a client that waits for the headers never gets a response).
     """
 
     status: int | None = None
@@ -126,6 +129,7 @@ class Fault:
     message: str | None = None
     trickle: float = 0.0
     content: Any = NO_CONTENT
+    trickle_headers: bool = False
 
     def applies_to(self, user_text: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -146,10 +150,15 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # no per-request line on stderr
 
     def _send_json(
-        self, status: int, payload: Any, headers: Mapping[str, str] | None = None, trickle: float = 0.0
+        self,
+        status: int,
+        payload: Any,
+        headers: Mapping[str, str] | None = None,
+        trickle: float = 0.0,
+        trickle_headers: bool = False,
     ) -> None:
         body = json.dumps(payload).encode("utf-8")
-        self._send_raw(status, body, "application/json", headers, trickle)
+        self._send_raw(status, body, "application/json", headers, trickle, trickle_headers)
 
     def _send_raw(
         self,
@@ -158,13 +167,20 @@ class _Handler(BaseHTTPRequestHandler):
         ctype: str,
         headers: Mapping[str, str] | None = None,
         trickle: float = 0.0,
+        trickle_headers: bool = False,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.end_headers()
+        if trickle and trickle_headers:
+            # Take the head from http.server's buffer instead of flushing it whole.
+            self._headers_buffer.append(b"\r\n")
+            body = b"".join(self._headers_buffer) + body
+            self._headers_buffer = []
+        else:
+            self.end_headers()
         if not trickle:
             self.wfile.write(body)
             return
@@ -403,6 +419,7 @@ class FakeLLMServer:
         message: str | None = None,
         trickle: float = 0.0,
         content: Any = NO_CONTENT,
+        trickle_headers: bool = False,
     ) -> Fault:
         """Make the next ``times`` matching requests fail.
 
@@ -432,13 +449,18 @@ class FakeLLMServer:
         content : object, default=NO_CONTENT
             JSON value sent as the message content instead of the reply text
             (an int, None, a list, ...).
+        trickle_headers : bool, default=False
+            With ``trickle``, send the status line and headers one byte at a
+            time too: a client then waits for a response that never starts.
 
         Returns
         -------
         Fault
             The fault; its ``times`` counts down as requests use it.
         """
-        fault = Fault(status, delay, retry_after, times, match, malformed, message, trickle, content)
+        fault = Fault(
+            status, delay, retry_after, times, match, malformed, message, trickle, content, trickle_headers
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -585,7 +607,12 @@ class FakeLLMServer:
             completion["choices"][0]["logprobs"] = None
         with self._lock:
             self.n_answered += 1
-        handler._send_json(200, completion, trickle=0.0 if fault is None else fault.trickle)
+        handler._send_json(
+            200,
+            completion,
+            trickle=0.0 if fault is None else fault.trickle,
+            trickle_headers=fault is not None and fault.trickle_headers,
+        )
 
 
 def main() -> None:  # pragma: no cover - manual use

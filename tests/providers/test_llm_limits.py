@@ -50,6 +50,18 @@ def test_a_trickling_server_is_cut_off_at_the_deadline():
         assert srv.n_requests == 2
 
 
+def test_a_server_that_trickles_its_headers_is_cut_off_at_the_deadline():
+    with FakeLLMServer(ANSWERS) as srv:
+        # the status line and headers alone take about 8 s at one byte per 0.05 s
+        srv.add_fault(trickle=0.05, trickle_headers=True, times=None)
+        teacher = make(srv, timeout=0.5, max_retries=1)
+        start = time.monotonic()
+        with pytest.raises(LLMProviderError, match=r"after 2 attempts.*timeout=0.5"):
+            teacher.predict_proba(["A late goal."], CLASSES)
+        assert time.monotonic() - start < 3  # two deadlines and a backoff
+        assert srv.n_requests == 2
+
+
 def test_a_request_that_trickled_once_is_retried_and_answered():
     with FakeLLMServer(ANSWERS) as srv:
         srv.add_fault(trickle=0.05, times=1)

@@ -115,22 +115,18 @@ class SentenceBackend:
         texts = check_texts(texts)
         # Longest first, as sentence-transformers does: batches of similar
         # lengths waste the least padding.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        items = [texts[i] for i in order]
-        E_sorted = embed(
-            items,
-            [text_digest(t) for t in items],
+        return embed(
+            texts,
+            [text_digest(t) for t in texts],
             self._encode,
             model_id=self.model_id,
             memory=memory,
             batch_size=batch_size,
+            order=np.argsort([-len(t) for t in texts], kind="stable"),
             verbose=verbose,
             desc=desc,
             unit="text",
         )
-        E = np.empty_like(E_sorted)
-        E[order] = E_sorted
-        return E
 
     embed_inputs = embed_texts
 

@@ -316,13 +316,67 @@ def _httpx_module(openai):
     raise ImportError("cannot tell which HTTP package the openai client uses")  # pragma: no cover
 
 
+#: The deadline of the request this thread is sending or reading (sync clients read in the caller's thread).
+_REQUEST = threading.local()
+#: What a socket operation may still wait once the deadline has passed: it then times out at once.
+_PAST_DEADLINE_S = 1e-3
+
+
+def _clamp(timeout: float | None) -> float | None:
+    """``timeout`` shortened to what is left of this thread's request deadline."""
+    deadline = getattr(_REQUEST, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), _PAST_DEADLINE_S)
+    return left if timeout is None else min(timeout, left)
+
+
+def _deadline_backend(httpcore, inner):
+    """A network backend whose every connect, read and write waits at most until the request's deadline.
+
+    Per-read timeouts alone let a server that trickles its status line and
+    headers (or body) one byte at a time hold a request for as long as it likes.
+    """
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, stream):
+            self.stream = stream
+
+        def read(self, max_bytes, timeout=None):
+            return self.stream.read(max_bytes, timeout=_clamp(timeout))
+
+        def write(self, buffer, timeout=None):
+            self.stream.write(buffer, timeout=_clamp(timeout))
+
+        def close(self):
+            self.stream.close()
+
+        def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+            return Stream(self.stream.start_tls(ssl_context, server_hostname, timeout=_clamp(timeout)))
+
+        def get_extra_info(self, info):
+            return self.stream.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+            return Stream(inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options))
+
+        def connect_unix_socket(self, path, timeout=None, socket_options=None):
+            return Stream(inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+
+        def sleep(self, seconds):
+            inner.sleep(seconds)
+
+    return Backend()
+
+
 def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int, stop: threading.Event):
     """An HTTP client whose every request ends within ``timeout`` and reads at most ``max_bytes``.
 
     The client's own timeouts bound each read; here the whole request gets a
-    deadline (each phase's timeout is what is left of it, and the body is
-    checked as it arrives), bodies beyond ``max_bytes`` are refused as they
-    stream in (never held whole), and a stopping run ends its requests.
+    deadline (every socket wait is cut to what is left of it, so neither slow
+    headers nor a slow body outlast it), bodies beyond ``max_bytes`` are refused
+    as they stream in (never held whole), and a stopping run ends its requests.
     """
     httpx = _httpx_module(openai)
 
@@ -332,15 +386,21 @@ def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int,
 
         def __iter__(self):
             total = 0
-            for chunk in self.inner:
-                total += len(chunk)
-                if total > max_bytes:
-                    raise _TooLarge(total, max_bytes)
-                if stop.is_set():
-                    raise httpx.ReadError("the run is stopping", request=self.request)
-                if time.monotonic() > self.deadline:
-                    raise httpx.ReadTimeout(f"no complete answer within {timeout} s", request=self.request)
-                yield chunk
+            _REQUEST.deadline = self.deadline
+            try:
+                for chunk in self.inner:
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise _TooLarge(total, max_bytes)
+                    if stop.is_set():
+                        raise httpx.ReadError("the run is stopping", request=self.request)
+                    if time.monotonic() > self.deadline:
+                        raise httpx.ReadTimeout(
+                            f"no complete answer within {timeout} s", request=self.request
+                        )
+                    yield chunk
+            finally:
+                _REQUEST.deadline = None
 
         def close(self):
             self.inner.close()
@@ -349,6 +409,7 @@ def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int,
         def __init__(self):
             limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
             self.inner = httpx.HTTPTransport(limits=limits)
+            _bound_socket_waits(self.inner)
 
         def handle_request(self, request):
             deadline = time.monotonic() + timeout
@@ -356,7 +417,11 @@ def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int,
             for phase in ("connect", "read", "write", "pool"):
                 phases[phase] = min(timeout, phases.get(phase) or timeout)
             request.extensions = {**request.extensions, "timeout": phases}
-            response = self.inner.handle_request(request)
+            _REQUEST.deadline = deadline
+            try:
+                response = self.inner.handle_request(request)
+            finally:
+                _REQUEST.deadline = None
             length = response.headers.get("content-length")
             if length is not None and length.isdigit() and int(length) > max_bytes:
                 response.close()
@@ -372,6 +437,21 @@ def _bounded_client(openai, *, timeout: float, max_bytes: int, connections: int,
             self.inner.close()
 
     return openai.DefaultHttpxClient(transport=Transport(), timeout=timeout)
+
+
+def _bound_socket_waits(transport) -> None:
+    """Put the deadline backend under ``transport``'s connection pool.
+
+    httpx takes no network backend, so this sets the pool's (private) one; with
+    an httpx whose pool looks different, requests keep per-read timeouts and a
+    body deadline, and only slow headers go unbounded.
+    """
+    pool = getattr(transport, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    if inner is None:  # pragma: no cover - depends on the httpx version
+        return
+    httpcore = importlib.import_module(type(pool).__module__.split(".")[0])
+    pool._network_backend = _deadline_backend(httpcore, inner)
 
 
 # --------------------------------------------------------------------------- caches
@@ -792,9 +872,9 @@ class LLMProvider(BaseProvider):
     timeout : float, default=30.0
         Deadline, in seconds, for each whole request (connecting, sending,
         waiting and reading the answer): a request not answered in full by
-        then counts as failed (retried). A server that trickles its answer
-        is cut off at the deadline; one that goes silent, at most
-        ``timeout`` seconds after its last byte.
+        then counts as failed (retried). Every socket wait is cut to what is
+        left of the deadline, so a server that goes silent, or trickles its
+        headers or its answer one byte at a time, is cut off at it.
     backoff_base, backoff_max : float, default=0.5, 20.0
         Retry ``r`` waits ``d / 2 + uniform(0, d / 2)`` seconds with
         ``d = min(backoff_max, backoff_base * 2**r)``, at least the
