@@ -12,6 +12,7 @@ and it writes ``benchmarks/embedding_throughput_results.txt``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import subprocess
@@ -82,7 +83,7 @@ def compare_single_process(texts, st, repeats):
         with tempfile.TemporaryDirectory() as folder:
             for name, route in routes.items():
                 _ROW_CACHE.clear()  # a new process's memory: only the disk (if any) is left
-                best[name] = min(best[name], timed(lambda: route(folder)))
+                best[name] = min(best[name], timed(functools.partial(route, folder)))
     return best
 
 
@@ -143,20 +144,26 @@ def main() -> None:
     pool = pool_versus_one_process(texts, st, args.repeats)
     base = best["SentenceTransformer.encode (batch 32)"]
     lines = [
-        f"{args.n} texts from {source}, all-MiniLM-L6-v2 on CPU, {THREADS} torch threads, "
-        f"best of {args.repeats} runs; load average {os.getloadavg()[0]:.2f}",
+        (
+            f"{args.n} texts from {source}, all-MiniLM-L6-v2 on CPU, {THREADS} torch threads, "
+            f"best of {args.repeats} runs; load average {os.getloadavg()[0]:.2f}"
+        ),
         "",
         f"{'route':<56} {'texts/s':>8} {'vs encode':>9}",
     ]
     lines += [f"{name:<56} {args.n / s:8.0f} {base / s:8.2f}x" for name, s in best.items()]
     lines += [
         "",
-        f"Resume: the embedding process was killed (SIGKILL) once {resumed['kept']} of {args.n} rows were on "
-        f"disk; the rerun encoded the other {resumed['encoded']} in {resumed['seconds']:.1f} s.",
+        (
+            f"Resume: the embedding process was killed (SIGKILL) once {resumed['kept']} of {args.n} rows were on "
+            f"disk; the rerun encoded the other {resumed['encoded']} in {resumed['seconds']:.1f} s."
+        ),
         "",
-        f"Pool of 2 processes x 1 thread ({pool['startup']:.1f} s to start): {args.n / pool['two']:.0f} texts/s; "
-        f"1 process x {THREADS} threads: {args.n / pool['one']:.0f} texts/s "
-        f"(pool / one process = {pool['one'] / pool['two']:.2f}x, before its start-up cost).",
+        (
+            f"Pool of 2 processes x 1 thread ({pool['startup']:.1f} s to start): {args.n / pool['two']:.0f} texts/s; "
+            f"1 process x {THREADS} threads: {args.n / pool['one']:.0f} texts/s "
+            f"(pool / one process = {pool['one'] / pool['two']:.2f}x, before its start-up cost)."
+        ),
     ]
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
