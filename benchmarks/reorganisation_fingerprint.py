@@ -5,7 +5,7 @@ bit-identical before and after issue 19's reorganisation (3414c5f^ .. 6d97254) a
 cache? Run it on each checkout with the same interpreter, then compare the JSON files::
 
     git worktree add /tmp/before 3414c5f^ && PYTHONPATH=/tmp/before python benchmarks/reorganisation_fingerprint.py A.json
-    python benchmarks/reorganisation_fingerprint.py B.json && cmp A.json B.json
+    python benchmarks/reorganisation_fingerprint.py B.json && diff A.json B.json
 
 It uses only public imports that exist on both sides (the loopback LLM server moved to ``zeromatch_sk.testing``).
 The committed outputs are ``benchmarks/reorganisation_fingerprint_results.json`` (one entry per checkout).
