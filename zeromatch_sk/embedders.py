@@ -8,8 +8,8 @@ with the provider of the same model as the teacher::
 The embedders are stateless: ``fit`` only embeds ``X`` once (which warms the
 cache) and records ``embedding_dim_``. Models load on first use, are shared
 by every copy of an embedder in the process, and are never pickled with it.
-Embeddings are cached per row and content, in memory for the life of the
-process and on disk with ``memory=``, so the folds and candidates of a grid
+Embeddings are cached per row and content, on disk with ``memory=`` (in
+resumable chunks) or else in memory for the life of the process, so the folds and candidates of a grid
 search do not embed the same rows again.
 """
 
@@ -126,9 +126,11 @@ class SentenceEmbedder(_BaseEmbedder):
     device : str or torch.device, default="auto"
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
-        On-disk cache of the embeddings, keyed by model and text content (as
-        ``memory`` of :class:`sklearn.pipeline.Pipeline`). Embeddings are
-        always cached in memory for the life of the process as well.
+        On-disk cache of the embeddings, keyed by model and text content (a
+        folder, as ``memory`` of :class:`sklearn.pipeline.Pipeline`), in chunks
+        of 512 rows written as they are encoded: an interrupted run resumes,
+        and any subset of the rows is read back. Without it, embeddings are
+        cached in memory for the life of the process.
     verbose : int, default=1
         0 hides the progress bar; 1 shows it when encoding takes more than a
         couple of seconds; 2 always shows it.
@@ -206,8 +208,9 @@ class ClipEmbedder(_BaseEmbedder):
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of the embeddings, keyed by architecture, checkpoint and
-        image content. Embeddings are always cached in memory for the life of
-        the process as well.
+        image content, in chunks of 512 rows written as they are encoded (an
+        interrupted run resumes). Without it, embeddings are cached in memory
+        for the life of the process.
     verbose : int, default=1
         0 hides the progress bar; 1 shows it when encoding takes more than a
         couple of seconds; 2 always shows it.

@@ -58,8 +58,8 @@ class ClipProvider(EmbeddingZeroShotProvider):
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of image and prompt embeddings, keyed by architecture,
-        checkpoint and content. Embeddings are always cached in memory for the
-        life of the process as well.
+        checkpoint and content, in chunks of 512 rows. Without it, embeddings
+        are cached in memory for the life of the process.
     verbose : int, default=1
         0 hides the progress bar; 1 shows it when encoding takes more than a
         couple of seconds; 2 always shows it.

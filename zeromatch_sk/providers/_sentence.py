@@ -51,8 +51,8 @@ class SentenceTransformerProvider(EmbeddingZeroShotProvider):
         Torch device; ``"auto"`` picks CUDA, then MPS, then the CPU.
     memory : str, path, joblib.Memory or None, default=None
         On-disk cache of text and prompt embeddings, keyed by model and text
-        content. Embeddings are always cached in memory for the life of the
-        process as well.
+        content, in chunks of 512 rows (see :class:`~zeromatch_sk.embedders.SentenceEmbedder`).
+        Without it, embeddings are cached in memory for the life of the process.
     verbose : int, default=1
         0 hides the progress bar; 1 shows it when encoding takes more than a
         couple of seconds; 2 always shows it.
