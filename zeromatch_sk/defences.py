@@ -380,7 +380,7 @@ class Defences(BaseEstimator):
         unlabeled = y_index < 0
         method = self.prior_estimate
         if method == "auto":
-            # Measured (benchmarks/prior_estimators_robust.py): with balanced labels teacher-EM had the lowest
+            # Measured (docs: robustness, "prior-estimate"): with balanced labels teacher-EM had the lowest
             # mean L1 error on the skewed cases; with random labels the labels' own frequencies are unbiased.
             method = "teacher" if sampling == "balanced" else "labels"
         usable = T is not None and cal.calibration != "none" and unlabeled.any()
