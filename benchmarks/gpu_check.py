@@ -6,7 +6,9 @@ minutes there. It prints, per device:
 - the benchmark-like cell (default ZeroMatchClassifier, 4 classes, 40
   labels; the cached AG News embeddings with ``--cache-dir``, else a
   synthetic cell of the same size): accuracy on held-out rows, fit time and
-  stage-2 rows per second, then the accuracy difference between devices;
+  stage-2 rows per second, then the accuracy difference between devices,
+  and the same cell with ``config_context(precision='bf16')`` on each
+  accelerator (on CPU too with ``--bf16``) and its accuracy difference;
 - the big fit (default parameters, ``--rows`` rows x 384, a 75 %-accurate
   synthetic teacher): fit time, stage-2 rows per second and accuracy. It
   runs on the accelerator only, unless ``cpu`` is the only device or
@@ -35,7 +37,7 @@ import warnings
 import numpy as np
 import torch
 
-from zeromatch_sk import ZeroMatchClassifier
+from zeromatch_sk import ZeroMatchClassifier, config_context
 from zeromatch_sk.benchmark import synthetic_teacher
 
 N_FEATURES, N_CLASSES, N_LABELS, TEACHER_ACC = 384, 4, 40, 0.75
@@ -85,11 +87,11 @@ def benchmark_cell(cache_dir):
     )
 
 
-def timed_fit(train, evaluation, device, seed=0):
+def timed_fit(train, evaluation, device, seed=0, precision="float32"):
     X, y, teacher = train
     quick = dict(kd_epochs=2, max_epochs=3) if SMOKE else {}
     clf = ZeroMatchClassifier(device=device, random_state=seed, **quick)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), config_context(precision=precision):
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         clf.fit(X, y, pseudo_labels=teacher)
@@ -103,7 +105,7 @@ def timed_fit(train, evaluation, device, seed=0):
 
 
 def report(label, device, r):
-    print(f"  {label:5s} {device:5s}  accuracy {r['accuracy']:.4f}  fit {r['seconds']:7.1f} s  "
+    print(f"  {label:5s} {device:10s}  accuracy {r['accuracy']:.4f}  fit {r['seconds']:7.1f} s  "
           f"stage-2 {r['rate']:10,.0f} rows/s  ({r['epochs']} epochs)", flush=True)  # fmt: skip
 
 
@@ -121,6 +123,9 @@ def main(argv=None):
         "--smoke",
         action="store_true",
         help="tiny sizes and 2+3 epochs (not defaults): a CPU test of the script",
+    )
+    parser.add_argument(
+        "--bf16", action="store_true", help="also fit the cell with precision='bf16' on CPU (always on a GPU)"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
@@ -141,6 +146,10 @@ def main(argv=None):
     cell = {d: timed_fit(train, evaluation, d) for d in devices}
     for d, r in cell.items():
         report("cell", d, r)
+    for d in [d for d in devices if d != "cpu" or args.bf16]:
+        r = timed_fit(train, evaluation, d, precision="bf16")
+        report("cell", d + "+bf16", r)
+        print(f"  bf16 - float32 accuracy on {d}: {r['accuracy'] - cell[d]['accuracy']:+.4f}")
     if len(cell) > 1:
         accs = [r["accuracy"] for r in cell.values()]
         print(f"  accuracy spread across devices: {max(accs) - min(accs):.4f}")

@@ -55,7 +55,7 @@ def test_fit_runs_with_the_configured_threads_and_restores_them(restore_threads)
         _, seen = _fit()
     assert seen == [1, 1]
     assert torch.get_num_threads() == 2
-    assert get_config() == {"torch_threads": None}
+    assert get_config() == {"torch_threads": None, "precision": "float32"}
 
 
 def test_default_leaves_torch_alone(restore_threads):
@@ -88,3 +88,38 @@ def test_threads_are_restored_when_fit_fails(restore_threads):
 def test_bad_setting_names_it(bad):
     with pytest.raises(ValueError, match="torch_threads must be None"):
         set_config(torch_threads=bad)
+
+
+def test_precision_setting_is_checked_and_scoped():
+    with pytest.raises(ValueError, match="fp16 needs loss scaling.*use 'bf16'"):
+        set_config(precision="fp16")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        config_context(precision="half").__enter__()
+    with config_context(precision="bf16"):
+        assert get_config() == {"torch_threads": None, "precision": "bf16"}
+        set_config(torch_threads=1)  # a setting not passed keeps its value
+        assert get_config()["precision"] == "bf16"
+    assert get_config() == {"torch_threads": None, "precision": "float32"}
+
+
+def test_bf16_training_runs_in_bfloat16_and_keeps_float32_outputs(monkeypatch):
+    X, y = _data()
+    dtypes = []
+    real_linear = torch.nn.functional.linear
+
+    def spy(*args, **kwargs):
+        out = real_linear(*args, **kwargs)
+        dtypes.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(torch.nn.functional, "linear", spy)
+    params = dict(kd_epochs=1, max_epochs=3, steps_per_epoch=5, random_state=0, verbose=0)
+    with config_context(precision="bf16"):
+        clf = ZeroMatchClassifier(**params).fit(X, y)
+    assert torch.bfloat16 in dtypes  # the training forwards ran under autocast
+    P = clf.predict_proba(X)
+    assert P.dtype == np.float64 and np.isfinite(P).all()
+    assert next(clf.net_.module_.parameters()).dtype == torch.float32
+    dtypes.clear()
+    ZeroMatchClassifier(**params).fit(X, y)
+    assert torch.bfloat16 not in dtypes  # the default stays float32

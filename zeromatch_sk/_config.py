@@ -1,7 +1,8 @@
-"""Library-wide settings that are not estimator parameters: how many CPU threads torch uses during ``fit``.
+"""Library-wide settings that are not estimator parameters: torch's CPU threads and the training precision.
 
-``ZeroMatchClassifier`` keeps its constructor to 28 parameters, and the thread count is a property of the
-machine and the job, not of the model, so it lives here, in the style of :func:`sklearn.set_config`.
+``ZeroMatchClassifier`` keeps its constructor to 28 parameters, and the thread count and the precision are
+properties of the machine and the job, not of the model, so they live here, in the style of
+:func:`sklearn.set_config`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ import torch
 
 __all__ = ["config_context", "get_config", "set_config"]
 
-_DEFAULTS = {"torch_threads": None}
+_DEFAULTS = {"torch_threads": None, "precision": "float32"}
+#: What the training forward passes may run in; "fp16" is absent because it needs loss scaling.
+PRECISIONS = ("float32", "bf16")
+_UNCHANGED = object()
 _local = threading.local()
 
 
@@ -32,7 +36,7 @@ def get_config() -> dict:
     --------
     >>> from zeromatch_sk import get_config
     >>> get_config()
-    {'torch_threads': None}
+    {'torch_threads': None, 'precision': 'float32'}
     """
     return dict(_settings())
 
@@ -48,18 +52,34 @@ def _check_threads(value):
     )
 
 
-def set_config(torch_threads=None) -> None:
-    """Set library-wide settings for this thread.
+def _check_precision(value):
+    if value in PRECISIONS:
+        return value
+    hint = (
+        " fp16 needs loss scaling, which the training loop does not do; use 'bf16'."
+        if value == "fp16"
+        else ""
+    )
+    raise ValueError(f"precision must be one of {PRECISIONS}, got {value!r}.{hint}")
+
+
+def set_config(torch_threads=_UNCHANGED, precision=_UNCHANGED) -> None:
+    """Set library-wide settings for this thread; a setting not passed keeps its value.
 
     Parameters
     ----------
-    torch_threads : None, 'auto' or int >= 1, default=None
+    torch_threads : None, 'auto' or int >= 1, optional (initially None)
         CPU threads torch uses while a :class:`~zeromatch_sk.ZeroMatchClassifier` fits (and predicts). The
         previous count is restored when ``fit`` returns or raises. ``None`` leaves torch's own setting, which
         already follows ``OMP_NUM_THREADS``: joblib's loky workers (``GridSearchCV(n_jobs=...)``) and dask
         workers set it, so their fits run one thread each. ``'auto'`` uses one thread per core this process
         may run on, capped at torch's count. Set ``1`` when other heavy jobs share the cores: torch's threads
         then wait on each other, and a short fit can take many times longer than with one thread.
+    precision : {'float32', 'bf16'}, optional (initially 'float32')
+        The precision of the training steps' forward passes: ``'bf16'`` runs them under
+        :func:`torch.autocast` with bfloat16 (weights, optimiser state and predictions stay float32),
+        which saves time and memory on GPUs with bfloat16 units; on most CPUs it is slower.
+        ``'fp16'`` is refused: it needs loss scaling.
 
     Examples
     --------
@@ -69,19 +89,26 @@ def set_config(torch_threads=None) -> None:
     1
     >>> set_config(torch_threads=None)
     """
-    _settings()["torch_threads"] = _check_threads(torch_threads)
+    if torch_threads is not _UNCHANGED:
+        _settings()["torch_threads"] = _check_threads(torch_threads)
+    if precision is not _UNCHANGED:
+        _settings()["precision"] = _check_precision(precision)
 
 
 @contextlib.contextmanager
-def config_context(*, torch_threads=None):
+def config_context(*, torch_threads=_UNCHANGED, precision=_UNCHANGED):
     """Settings for the duration of a ``with`` block (see :func:`set_config`).
+
+    The settings before the block are restored when it ends, also after an error; a setting not
+    passed keeps its value.
 
     Parameters
     ----------
-    torch_threads : None, 'auto' or int >= 1, default=None
+    torch_threads : None, 'auto' or int >= 1, optional
         As in :func:`set_config`: torch's CPU threads during ``fit`` and ``predict_proba`` inside the
-        block (``None``: torch's own count). The settings before the block are restored when it ends,
-        also after an error.
+        block (``None``: torch's own count).
+    precision : {'float32', 'bf16'}, optional
+        As in :func:`set_config`: the training steps' precision inside the block.
 
     Yields
     ------
@@ -97,7 +124,7 @@ def config_context(*, torch_threads=None):
     ...     clf = ZeroMatchClassifier(kd_epochs=0, max_epochs=1, steps_per_epoch=2, random_state=0).fit(X, y)
     """
     before = get_config()
-    set_config(torch_threads=torch_threads)
+    set_config(torch_threads=torch_threads, precision=precision)
     try:
         yield
     finally:
@@ -127,3 +154,9 @@ def torch_threads():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def autocast(device: torch.device):
+    """The ``precision`` setting as an autocast context for a training step on ``device``."""
+    precision = _settings()["precision"]
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

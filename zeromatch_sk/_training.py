@@ -42,6 +42,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.callbacks.scoring import ScoringBase
 
 from ._callbacks import FitProgressBar
+from ._config import autocast
 from ._losses import (
     align_distribution,
     alpha_schedule,
@@ -509,10 +510,9 @@ class ZeroMatchNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         lr = self._set_lr()
-        if self.stage_ == 1:
-            step = self._stage1_step(batch)
-        else:
-            step = self._stage2_step(batch)
+        # zeromatch_sk.set_config(precision='bf16'): forward passes in bfloat16, weights and gradients float32.
+        with autocast(torch.device(self.device)):
+            step = self._stage1_step(batch) if self.stage_ == 1 else self._stage2_step(batch)
         step["loss"].backward()
         self.batch_terms_["lr"] = lr
         self.step_ += 1
@@ -520,7 +520,7 @@ class ZeroMatchNet(NeuralNet):
 
     def _stage1_step(self, batch):
         x, target = batch
-        logits = self.module_(self.plan_.weak_augment(x, self.generator_))
+        logits = self.module_(self.plan_.weak_augment(x, self.generator_)).float()  # losses in float32
         loss = distillation_loss(logits, target)
         self.batch_terms_["loss_kd"] = loss.detach()
         return {"loss": loss, "y_pred": logits}
@@ -537,7 +537,7 @@ class ZeroMatchNet(NeuralNet):
         if use_u and not late_strong:
             views.append(plan.strong_augment(x_u, gen))
         z = module.encode(torch.cat(views))  # one forward for all views
-        logits = module.head(z)
+        logits = module.head(z).float()  # the losses and the alignment in float32 under bf16 autocast
         logits_l, logits_uw = logits[:B], logits[B : B + U]
 
         offset = plan.sup_logit_offset
@@ -561,7 +561,7 @@ class ZeroMatchNet(NeuralNet):
                 tau = relative_threshold(probs_l, plan.p_cutoff)
                 mask, pseudo = pseudo_label_mask(aligned, tau)
             if late_strong:
-                logits_us = module.head(module.encode(plan.strong_augment(x_u, gen, labels=pseudo)))
+                logits_us = module.head(module.encode(plan.strong_augment(x_u, gen, labels=pseudo))).float()
             else:
                 logits_us = logits[B + U :]
             loss_unsup = consistency_loss(logits_us, pseudo, mask)
@@ -571,7 +571,7 @@ class ZeroMatchNet(NeuralNet):
         if t_l is not None and plan.lambda_kd > 0:
             alpha = alpha_schedule(self.step_, self.total_steps_, plan.kd_schedule)
             # The auxiliary head g reads the same encoder output; its gradient still shapes h.
-            kd_logits = module.aux_head(z[: B + U]) if plan.aux_head else logits[: B + U]
+            kd_logits = module.aux_head(z[: B + U]).float() if plan.aux_head else logits[: B + U]
             loss_kd = distillation_loss(kd_logits, torch.cat([t_l, t_u]))
             loss = loss + plan.lambda_kd * alpha * loss_kd
             record.update(loss_kd=loss_kd.detach(), alpha=alpha)

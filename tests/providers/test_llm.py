@@ -339,7 +339,9 @@ def test_ctrl_c_keeps_answers_and_rerun_asks_only_for_the_rest(tmp_path, python_
         srv.reset()
         P = teacher.predict_proba(texts, CLASSES)
         hits = teacher.usage_["cache_hits"]
-        assert hits >= 10
+        # The server counts an answer before sending it, and the stopping run drops the (at most
+        # max_concurrency=2) answers still on the wire: at least 10 - 2 of the 10 answered are kept.
+        assert hits >= 10 - 2
         assert srv.n_requests == 60 - hits == teacher.usage_["requests"]
         np.testing.assert_array_equal(P, np.eye(4)[[1] * 60])
 
