@@ -38,9 +38,9 @@ def main() -> None:
     X = SentenceEmbedder(verbose=0).fit_transform(news.data)
     target = np.asarray(news.target, dtype=object)
     classes = np.unique(target)
-    P = SentenceTransformerProvider(template=news.template, class_names=news.class_names, verbose=0).predict_proba(
-        X, classes
-    )
+    P = SentenceTransformerProvider(
+        template=news.template, class_names=news.class_names, verbose=0
+    ).predict_proba(X, classes)
     lines = [f"{len(X)} AG News sample rows, 40 labels, device {args.device}, 1 torch thread", ""]
     lines.append(f"{'draw':>4} {'float32':>8} {'bf16':>8} {'float32 s':>10} {'bf16 s':>8}")
     diffs = []
