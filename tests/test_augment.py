@@ -5,7 +5,8 @@ import pytest
 import torch
 from sklearn.utils._param_validation import InvalidParameterError
 
-from zeromatch_sk.augment import GaussianNoise, Identity, Scarf, resolve_augmentation
+from zeromatch_sk import ZeroMatchClassifier
+from zeromatch_sk.augment import GaussianNoise, Identity, Scarf, choose_views, resolve_augmentation
 
 
 def _batch(n_major=90, n_minor=10, d=400):
@@ -132,3 +133,34 @@ def test_training_loop_passes_pseudo_labels_to_views_that_ask():
     assert len(view.seen) == 5 and None not in view.seen  # once per step, always with labels
     for n, labels in view.seen:
         assert n == 16 and labels.shape == (16,) and labels.dtype == torch.long and labels.max() < 3
+
+
+@pytest.mark.parametrize(
+    "hint, n_features, expected",
+    [
+        ("auto-tabular", 384, (GaussianNoise(scale=0.1), GaussianNoise(scale=0.3))),
+        ("auto-embeddings", 13, (GaussianNoise(), Scarf())),
+        ("auto", 13, (GaussianNoise(scale=0.1), GaussianNoise(scale=0.3))),
+    ],
+)
+def test_a_hint_overrides_what_the_width_says(hint, n_features, expected):
+    chosen = choose_views(hint, hint, n_features, skewed=False)
+    assert [repr(v) for v in chosen] == [repr(v) for v in expected]
+
+
+def test_the_classifier_records_the_hinted_views():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 200)).astype(np.float32)  # 200 one-hot-like columns read as a table
+    y = np.full(60, -1)
+    y[:6] = [0, 0, 0, 1, 1, 1]
+    clf = ZeroMatchClassifier(
+        weak_augment="auto-tabular",
+        strong_augment="auto-tabular",
+        kd_epochs=0,
+        max_epochs=1,
+        steps_per_epoch=2,
+        random_state=0,
+        verbose=0,
+    ).fit(X, y)
+    assert repr(clf.weak_augment_) == "GaussianNoise(scale=0.1)"
+    assert repr(clf.strong_augment_) == "GaussianNoise(scale=0.3)"

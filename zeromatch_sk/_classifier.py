@@ -145,7 +145,8 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         Distillation targets: the teacher's argmax (as in the paper) or its
         full probability rows.
     weak_augment, strong_augment : str, callable or None, default='auto', 'auto'
-        Feature-space views: ``'auto'``, ``'gaussian'``, ``'scarf'``,
+        Feature-space views: ``'auto'`` (or its hints ``'auto-tabular'``,
+        ``'auto-embeddings'``), ``'gaussian'``, ``'scarf'``,
         ``'identity'``, ``None``, an instance from :mod:`zeromatch_sk.augment`,
         or a callable ``f(X_batch, generator) -> X_batch`` on torch tensors.
         ``'auto'`` follows the data (:func:`~zeromatch_sk.augment.choose_views`):
@@ -155,8 +156,10 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         one ``Scarf()``, unless the defences find the classes skewed
         (``defences_.skewed``: the normalised entropy of ``class_prior_``, or
         with random labels of ``teacher_prior_``, below 0.9; a 1:4 binary task
-        has 0.72), and then ``GaussianNoise(scale=0.1)``. The choices are
-        stored in ``weak_augment_`` and ``strong_augment_``.
+        has 0.72), and then ``GaussianNoise(scale=0.1)``. Where the width
+        misleads, ``'auto-tabular'`` or ``'auto-embeddings'`` says what the
+        data are. The choices are stored in ``weak_augment_`` and
+        ``strong_augment_``.
     device : str or torch.device, default='cpu'
         Torch device for training and prediction (``'cuda'``, ``'mps'``, ...);
         ``'auto'`` picks ``'cuda'`` when a GPU is visible, else ``'cpu'``.

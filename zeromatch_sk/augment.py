@@ -280,6 +280,10 @@ def choose_strong_view(spec, *, skewed: bool):
     return spec
 
 
+#: ``'auto'`` and its hints: what the data are when their width cannot tell (True: columns, False: embeddings).
+AUTO_VIEWS = {"auto": None, "auto-tabular": True, "auto-embeddings": False}
+
+
 def choose_views(weak, strong, n_features: int, *, skewed: bool):
     """The weak and strong views ``weak_augment=weak, strong_augment=strong`` stand for.
 
@@ -287,8 +291,11 @@ def choose_views(weak, strong, n_features: int, *, skewed: bool):
     images) the weak view is ``GaussianNoise(scale=0.1)`` and the strong one ``GaussianNoise(scale=0.3)``:
     on a dozen non-redundant columns, replacing 40 % of a row's values (SCARF) changes its class. With
     more (dense embeddings, whose hundreds of correlated dimensions keep the class under SCARF), the weak
-    view is ``GaussianNoise()`` (0.02) and the strong one :func:`choose_strong_view`'s. Anything other than
-    ``'auto'`` is returned as given.
+    view is ``GaussianNoise()`` (0.02) and the strong one :func:`choose_strong_view`'s.
+
+    Where the width misleads (a wide one-hot table, a narrow embedding), a hint says what the data are:
+    ``'auto-tabular'`` chooses as for few features and ``'auto-embeddings'`` as for many, whatever the
+    width. Anything else is returned as given.
 
     Examples
     --------
@@ -296,14 +303,20 @@ def choose_views(weak, strong, n_features: int, *, skewed: bool):
     (GaussianNoise(scale=0.1), GaussianNoise(scale=0.3))
     >>> choose_views("auto", "auto", 384, skewed=False)
     (GaussianNoise(), Scarf())
+    >>> choose_views("auto-tabular", "auto-tabular", 384, skewed=False)
+    (GaussianNoise(scale=0.1), GaussianNoise(scale=0.3))
     >>> choose_views("scarf", "auto", 384, skewed=True)
     ('scarf', GaussianNoise(scale=0.1))
     """
-    few = n_features < FEW_FEATURES
-    if isinstance(weak, str) and weak == "auto":
-        weak = GaussianNoise(scale=0.1) if few else GaussianNoise()
-    if isinstance(strong, str) and strong == "auto":
-        strong = GaussianNoise(scale=0.3) if few else choose_strong_view("auto", skewed=skewed)
+
+    def tabular(spec):
+        hint = AUTO_VIEWS[spec]
+        return n_features < FEW_FEATURES if hint is None else hint
+
+    if isinstance(weak, str) and weak in AUTO_VIEWS:
+        weak = GaussianNoise(scale=0.1) if tabular(weak) else GaussianNoise()
+    if isinstance(strong, str) and strong in AUTO_VIEWS:
+        strong = GaussianNoise(scale=0.3) if tabular(strong) else choose_strong_view("auto", skewed=skewed)
     return weak, strong
 
 
@@ -337,8 +350,9 @@ def resolve_augmentation(spec, X_train: np.ndarray, *, param: str = "augment"):
         key = spec.lower()
         if key not in _NAMED:
             raise ValueError(
-                f"{param}={spec!r} is not a known augmentation; use one of {sorted(set(_NAMED) - {'none'})}, "
-                f"None, or a callable f(X_batch, generator) -> X_batch."
+                f"{param}={spec!r} is not a known augmentation; use one of "
+                f"{sorted(set(_NAMED) - {'none'}) + list(AUTO_VIEWS)}, None, or a callable "
+                "f(X_batch, generator) -> X_batch."
             )
         view = _NAMED[key]()
     elif callable(spec):
