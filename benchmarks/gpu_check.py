@@ -7,8 +7,9 @@ minutes there. It prints, per device:
   labels; the cached AG News embeddings with ``--cache-dir``, else a
   synthetic cell of the same size): accuracy on held-out rows, fit time and
   stage-2 rows per second, then the accuracy difference between devices,
-  and the same cell with ``config_context(precision='bf16')`` on each
-  accelerator (on CPU too with ``--bf16``) and its accuracy difference;
+  and the same cell with ``config_context(precision='bf16')`` and
+  ``'fp16'`` on each accelerator (on CPU too with ``--half-on-cpu``) and
+  their accuracy differences;
 - the big fit (default parameters, ``--rows`` rows x 384, a 75 %-accurate
   synthetic teacher): fit time, stage-2 rows per second and accuracy. It
   runs on the accelerator only, unless ``cpu`` is the only device or
@@ -125,7 +126,9 @@ def main(argv=None):
         help="tiny sizes and 2+3 epochs (not defaults): a CPU test of the script",
     )
     parser.add_argument(
-        "--bf16", action="store_true", help="also fit the cell with precision='bf16' on CPU (always on a GPU)"
+        "--half-on-cpu",
+        action="store_true",
+        help="also fit the cell with precision='bf16' and 'fp16' on CPU (always on a GPU)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = parser.parse_args(argv)
@@ -146,10 +149,11 @@ def main(argv=None):
     cell = {d: timed_fit(train, evaluation, d) for d in devices}
     for d, r in cell.items():
         report("cell", d, r)
-    for d in [d for d in devices if d != "cpu" or args.bf16]:
-        r = timed_fit(train, evaluation, d, precision="bf16")
-        report("cell", d + "+bf16", r)
-        print(f"  bf16 - float32 accuracy on {d}: {r['accuracy'] - cell[d]['accuracy']:+.4f}")
+    for d in [d for d in devices if d != "cpu" or args.half_on_cpu]:
+        for precision in ("bf16", "fp16"):
+            r = timed_fit(train, evaluation, d, precision=precision)
+            report("cell", f"{d}+{precision}", r)
+            print(f"  {precision} - float32 accuracy on {d}: {r['accuracy'] - cell[d]['accuracy']:+.4f}")
     if len(cell) > 1:
         accs = [r["accuracy"] for r in cell.values()]
         print(f"  accuracy spread across devices: {max(accs) - min(accs):.4f}")

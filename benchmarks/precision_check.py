@@ -1,7 +1,7 @@
-"""Does bf16 autocast (``zeromatch_sk.set_config(precision='bf16')``) keep a default fit's accuracy?
+"""Do bf16 and fp16 autocast (``zeromatch_sk.set_config(precision=...)``) keep a default fit's accuracy?
 
 The bundled AG News sample (2,000 articles), MiniLM embeddings, the zero-shot sentence teacher, 10 labels per class,
-3 draws, scored on every unlabeled row, float32 against bf16, on CPU (the GPU comparison is in ``gpu_check.py``)::
+3 draws, scored on every unlabeled row, float32 against bf16 and fp16, on CPU (the GPU comparison is in ``gpu_check.py``)::
 
     python benchmarks/precision_check.py [--device cpu]
 
@@ -42,8 +42,14 @@ def main() -> None:
         template=news.template, class_names=news.class_names, verbose=0
     ).predict_proba(X, classes)
     lines = [f"{len(X)} AG News sample rows, 40 labels, device {args.device}, 1 torch thread", ""]
-    lines.append(f"{'draw':>4} {'float32':>8} {'bf16':>8} {'float32 s':>10} {'bf16 s':>8}")
-    diffs = []
+    precisions = ("float32", "bf16", "fp16")
+    lines.append(
+        f"{'draw':>4} "
+        + " ".join(f"{p:>8}" for p in precisions)
+        + " "
+        + " ".join(f"{p + ' s':>10}" for p in precisions)
+    )
+    diffs = {p: [] for p in precisions[1:]}
     for seed in range(args.draws):
         rng = np.random.RandomState(seed)
         y = np.full(len(target), -1, dtype=object)
@@ -52,18 +58,26 @@ def main() -> None:
             y[rows] = target[rows]
         unlabeled = np.asarray([v == -1 for v in y])
         row = []
-        for precision in ("float32", "bf16"):
+        for precision in precisions:
             clf = ZeroMatchClassifier(random_state=seed, device=args.device, verbose=0)
             start = time.perf_counter()
             with config_context(precision=precision):
                 clf.fit(X, y, pseudo_labels=P)
             seconds = time.perf_counter() - start
             row.append((float(np.mean(clf.predict(X[unlabeled]) == target[unlabeled])), seconds))
-        diffs.append(row[1][0] - row[0][0])
-        lines.append(f"{seed:>4} {row[0][0]:8.3f} {row[1][0]:8.3f} {row[0][1]:10.1f} {row[1][1]:8.1f}")
-    d = np.asarray(diffs)
-    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
-    lines += ["", f"bf16 - float32: {d.mean():+.4f} (paired standard error {se:.4f}) over {len(d)} draws"]
+        for i, p in enumerate(precisions[1:], start=1):
+            diffs[p].append(row[i][0] - row[0][0])
+        lines.append(
+            f"{seed:>4} "
+            + " ".join(f"{a:8.3f}" for a, _ in row)
+            + " "
+            + " ".join(f"{s:10.1f}" for _, s in row)
+        )
+    lines.append("")
+    for p, values in diffs.items():
+        d = np.asarray(values)
+        se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else float("nan")
+        lines.append(f"{p} - float32: {d.mean():+.4f} (paired standard error {se:.4f}) over {len(d)} draws")
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -91,8 +91,6 @@ def test_bad_setting_names_it(bad):
 
 
 def test_precision_setting_is_checked_and_scoped():
-    with pytest.raises(ValueError, match="fp16 needs loss scaling.*use 'bf16'"):
-        set_config(precision="fp16")
     with pytest.raises(ValueError, match="precision must be one of"):
         config_context(precision="half").__enter__()
     with config_context(precision="bf16"):
@@ -102,7 +100,10 @@ def test_precision_setting_is_checked_and_scoped():
     assert get_config() == {"torch_threads": None, "precision": "float32"}
 
 
-def test_bf16_training_runs_in_bfloat16_and_keeps_float32_outputs(monkeypatch):
+@pytest.mark.parametrize("precision, dtype", [("bf16", torch.bfloat16), ("fp16", torch.float16)])
+def test_half_precision_training_runs_in_half_and_keeps_float32_weights_and_outputs(
+    monkeypatch, precision, dtype
+):
     X, y = _data()
     dtypes = []
     real_linear = torch.nn.functional.linear
@@ -114,12 +115,28 @@ def test_bf16_training_runs_in_bfloat16_and_keeps_float32_outputs(monkeypatch):
 
     monkeypatch.setattr(torch.nn.functional, "linear", spy)
     params = dict(kd_epochs=1, max_epochs=3, steps_per_epoch=5, random_state=0, verbose=0)
-    with config_context(precision="bf16"):
+    with config_context(precision=precision):
         clf = ZeroMatchClassifier(**params).fit(X, y)
-    assert torch.bfloat16 in dtypes  # the training forwards ran under autocast
+    assert dtype in dtypes  # the training forwards ran under autocast
+    assert clf.net_.grad_scaler_ is None  # fp16's loss scaler does not outlive the fit
     P = clf.predict_proba(X)
     assert P.dtype == np.float64 and np.isfinite(P).all()
     assert next(clf.net_.module_.parameters()).dtype == torch.float32
     dtypes.clear()
     ZeroMatchClassifier(**params).fit(X, y)
-    assert torch.bfloat16 not in dtypes  # the default stays float32
+    assert dtype not in dtypes  # the default stays float32
+
+
+def test_fp16_steps_go_through_the_loss_scaler(monkeypatch):
+    calls = []
+    real_step = torch.amp.GradScaler.step
+
+    def step(self, optimizer, *args, **kwargs):
+        calls.append(self.get_scale())
+        return real_step(self, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.amp.GradScaler, "step", step)
+    X, y = _data()
+    with config_context(precision="fp16"):
+        ZeroMatchClassifier(kd_epochs=1, max_epochs=2, steps_per_epoch=3, random_state=0, verbose=0).fit(X, y)
+    assert len(calls) > 0 and all(scale > 1 for scale in calls)  # scaled gradients, unscaled by the scaler

@@ -58,6 +58,7 @@ def test_gpu_check_script_runs_small_on_cpu(capsys):
     spec = importlib.util.spec_from_file_location("gpu_check", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.main(["--smoke", "--device", "cpu"])
+    module.main(["--smoke", "--device", "cpu", "--half-on-cpu"])
     out = capsys.readouterr().out
     assert "cell  cpu" in out and "big   cpu" in out and "rows/s" in out
+    assert "cell  cpu+bf16" in out and "fp16 - float32 accuracy on cpu" in out

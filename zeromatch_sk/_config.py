@@ -17,8 +17,9 @@ import torch
 __all__ = ["config_context", "get_config", "set_config"]
 
 _DEFAULTS = {"torch_threads": None, "precision": "float32"}
-#: What the training forward passes may run in; "fp16" is absent because it needs loss scaling.
-PRECISIONS = ("float32", "bf16")
+#: What the training forward passes may run in; fp16 also scales the loss (torch.amp.GradScaler).
+PRECISIONS = ("float32", "bf16", "fp16")
+_AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 _UNCHANGED = object()
 _local = threading.local()
 
@@ -75,11 +76,12 @@ def set_config(torch_threads=_UNCHANGED, precision=_UNCHANGED) -> None:
         workers set it, so their fits run one thread each. ``'auto'`` uses one thread per core this process
         may run on, capped at torch's count. Set ``1`` when other heavy jobs share the cores: torch's threads
         then wait on each other, and a short fit can take many times longer than with one thread.
-    precision : {'float32', 'bf16'}, optional (initially 'float32')
-        The precision of the training steps' forward passes: ``'bf16'`` runs them under
-        :func:`torch.autocast` with bfloat16 (weights, optimiser state and predictions stay float32),
-        which saves time and memory on GPUs with bfloat16 units; on most CPUs it is slower.
-        ``'fp16'`` is refused: it needs loss scaling.
+    precision : {'float32', 'bf16', 'fp16'}, optional (initially 'float32')
+        The precision of the training steps' forward passes: ``'bf16'`` and ``'fp16'`` run them under
+        :func:`torch.autocast` in bfloat16 or float16 (weights, optimiser state, losses and predictions
+        stay float32), which saves time and memory on GPUs with such units; on most CPUs it is slower.
+        ``'fp16'`` also scales the loss (:class:`torch.amp.GradScaler`), skipping the steps whose
+        gradients overflow.
 
     Examples
     --------
@@ -107,7 +109,7 @@ def config_context(*, torch_threads=_UNCHANGED, precision=_UNCHANGED):
     torch_threads : None, 'auto' or int >= 1, optional
         As in :func:`set_config`: torch's CPU threads during ``fit`` and ``predict_proba`` inside the
         block (``None``: torch's own count).
-    precision : {'float32', 'bf16'}, optional
+    precision : {'float32', 'bf16', 'fp16'}, optional
         As in :func:`set_config`: the training steps' precision inside the block.
 
     Yields
@@ -156,7 +158,12 @@ def torch_threads():
         torch.set_num_threads(before)
 
 
-def autocast(device: torch.device):
-    """The ``precision`` setting as an autocast context for a training step on ``device``."""
-    precision = _settings()["precision"]
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+def autocast(device: torch.device, precision: str):
+    """``precision`` (a value of the setting) as an autocast context for a training step on ``device``."""
+    dtype = _AUTOCAST_DTYPES.get(precision)
+    return torch.autocast(device_type=device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def grad_scaler(device: torch.device, precision: str):
+    """The loss scaler ``precision`` needs (fp16 only), or None."""
+    return torch.amp.GradScaler(device.type) if precision == "fp16" else None

@@ -42,7 +42,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler, PrintLog, ProgressBar
 from skorch.callbacks.scoring import ScoringBase
 
 from ._callbacks import FitProgressBar
-from ._config import autocast
+from ._config import autocast, get_config, grad_scaler
 from ._losses import (
     align_distribution,
     alpha_schedule,
@@ -280,12 +280,15 @@ class ZeroMatchNet(NeuralNet):
             **{k: v.to(device) for k, v in tensors.items() if v is not None},
         )
         self.generator_ = torch.Generator(device=device).manual_seed(plan.seed)
+        # zeromatch_sk.set_config(precision=...), read once so a fit never changes precision half-way.
+        self.precision_ = get_config()["precision"]
+        self.grad_scaler_ = grad_scaler(device, self.precision_)
         self.fit_X_, self.fit_logits_, self._fit_logits_key_, self.stage_run_ = X, None, None, 0
         try:
             self._two_stages(X, y, teacher)
         finally:
             # The training rows and their logits do not stay on the fitted net (nor in its pickle).
-            self.fit_X_ = self.fit_logits_ = self.batch_terms_ = None
+            self.fit_X_ = self.fit_logits_ = self.batch_terms_ = self.grad_scaler_ = None
         return self
 
     def _two_stages(self, X, y, teacher):
@@ -510,13 +513,24 @@ class ZeroMatchNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         lr = self._set_lr()
-        # zeromatch_sk.set_config(precision='bf16'): forward passes in bfloat16, weights and gradients float32.
-        with autocast(torch.device(self.device)):
+        # set_config(precision='bf16' or 'fp16'): forwards in half precision, weights and losses float32.
+        with autocast(torch.device(self.device), self.precision_):
             step = self._stage1_step(batch) if self.stage_ == 1 else self._stage2_step(batch)
-        step["loss"].backward()
+        scaler = self.grad_scaler_
+        (step["loss"] if scaler is None else scaler.scale(step["loss"])).backward()
         self.batch_terms_["lr"] = lr
         self.step_ += 1
         return step
+
+    def _step_optimizer(self, step_fn):
+        if self.grad_scaler_ is None:
+            return super()._step_optimizer(step_fn)
+        # fp16: gradients come scaled; the scaler unscales them and skips a step that overflowed.
+        step_fn()
+        for name in self._optimizers:
+            self.grad_scaler_.step(getattr(self, name + "_"))
+        self.grad_scaler_.update()
+        return None
 
     def _stage1_step(self, batch):
         x, target = batch
