@@ -308,3 +308,64 @@ def test_shared_text_datasets_split(shared_data, tmp_path):
 
     train, test = load_trec("train"), load_trec("test")
     assert len(train.data) > 4000 and len(test.data) == 500
+
+
+SPORT = [
+    "The striker scored twice",
+    "The goalkeeper saved a penalty",
+    "A late goal won the match",
+    "The coach praised the team",
+]
+MONEY = [
+    "Shares fell sharply",
+    "The bank cut its forecast",
+    "Profits rose at the firm",
+    "Investors sold the stock",
+]
+
+
+def _text_dataset():
+    texts = np.array(SPORT * 3 + MONEY * 3, dtype=object)
+    y = np.array([0] * 12 + [1] * 12)
+    eval_idx = np.r_[0:4, 12:16]
+    return BenchmarkDataset(
+        name="toy-texts", X=np.random.default_rng(0).normal(size=(24, 3)), y=y, classes=np.array(["sport", "money"]),
+        teacher_proba=None, eval_idx=eval_idx, pool_idx=np.setdiff1d(np.arange(24), eval_idx), budgets=(4,),
+        texts=texts,
+    )  # fmt: skip
+
+
+def test_text_methods_read_the_texts_and_skip_datasets_without_them():
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from zeromatch_sk.benchmark import run_one
+
+    # A bag of words can only score if it is fitted on, and predicts, the texts (X is noise here).
+    words = Method(
+        "words", "texts", factory=lambda ctx: make_pipeline(CountVectorizer(), LogisticRegression())
+    )
+    ds = _text_dataset()
+    record = run_one(ds, 16, 0, words)  # the whole pool: every evaluation text was seen with its label
+    assert record["accuracy"] == 1.0 and record["predict_seconds"] >= 0
+    no_texts = BenchmarkDataset(**{**ds.__dict__, "texts": None})
+    assert run_one(no_texts, 4, 0, words)["skipped"] == "no texts"
+    with pytest.raises(ValueError, match="texts has shape"):
+        BenchmarkDataset(**{**ds.__dict__, "texts": ds.texts[:3]})
+    assert validation_view(ds).texts is ds.texts
+
+
+def test_setfit_is_a_text_method_of_the_full_benchmark_only():
+    methods = {m.name: m for m in default_methods()}
+    assert methods["SetFit"].fit_with == "texts"
+    assert "SetFit" not in {m.name for m in robustness_methods()}
+
+
+@pytest.mark.slow
+def test_setfit_learns_the_labeled_texts():
+    pytest.importorskip("setfit", reason="SetFit is in the benchmark extra")
+    from zeromatch_sk.benchmark._setfit import SetFitTextClassifier
+
+    model = SetFitTextClassifier(num_iterations=2).fit(SPORT[:2] + MONEY[:2], ["sport"] * 2 + ["money"] * 2)
+    assert model.predict(SPORT[2:] + MONEY[2:]).tolist() == ["sport"] * 2 + ["money"] * 2

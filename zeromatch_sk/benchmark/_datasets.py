@@ -98,6 +98,9 @@ class BenchmarkDataset:
         every class has a row).
     info : dict
         Extra facts for the report (embedding seconds, cache files, ...).
+    texts : ndarray of str or None
+        The raw texts behind the rows of a text dataset (one per row of
+        ``X``), for methods that read texts (SetFit); ``None`` elsewhere.
     """
 
     name: str
@@ -113,6 +116,7 @@ class BenchmarkDataset:
     group: str | None = None
     label_sampling: str = "balanced"
     info: dict = field(default_factory=dict)
+    texts: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.label_sampling not in ("balanced", "random"):
@@ -136,6 +140,10 @@ class BenchmarkDataset:
                 raise ValueError(
                     f"{self.name}: teacher_proba has shape {self.teacher_proba.shape}, expected {(n, k)}."
                 )
+        if self.texts is not None:
+            self.texts = np.asarray(self.texts, dtype=object)
+            if self.texts.shape != (n,):
+                raise ValueError(f"{self.name}: texts has shape {self.texts.shape}, expected ({n},).")
         if np.intersect1d(self.eval_idx, self.pool_idx).size:
             raise ValueError(f"{self.name}: evaluation rows and training pool overlap.")
 
@@ -485,6 +493,7 @@ def _text_dataset(name, bunch, *, cache_dir, verbose, budgets, description, test
         ),
         description=description,
         info=info,
+        texts=np.asarray(texts, dtype=object),
     )
 
 

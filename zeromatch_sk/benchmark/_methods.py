@@ -12,6 +12,8 @@ A :class:`Method` says *what* estimator to build and *how* it is fit:
                    (``fit(X, y, pseudo_labels=P)``)
 ``"pseudo"``       the whole pool, unlabeled rows labeled by the teacher's
                    argmax (naive pseudo-labelling)
+``"texts"``        the raw texts of the labeled rows (SetFit); skipped on
+                   datasets without texts
 =================  ===========================================================
 
 Every student-based method (supervised-only, naive pseudo-labelling, KD only,
@@ -36,13 +38,14 @@ import numpy as np
 from .._classifier import REFERENCE
 from ..defences import Defences
 from ._datasets import BenchmarkDataset, balanced_label_draw, random_label_draw
+from ._setfit import setfit
 
 __all__ = [
     "FIT_MODES", "Method", "default_methods", "quick_methods", "robustness_methods", "run_one", "semi_supervised_labels",
 ]  # fmt: skip
 
 
-FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo")
+FIT_MODES = ("teacher", "labeled", "semi", "semi+teacher", "pseudo", "texts")
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,16 @@ def _baseline_methods() -> list[Method]:
             cost=0.8,
         ),
         Method(
+            "SetFit",
+            "texts",
+            factory=setfit,
+            description=(
+                "SetFit on the labeled texts: contrastive fine-tuning of the same all-MiniLM-L6-v2 body "
+                "(20 pairs per text and side, 1 epoch), then a logistic-regression head; text datasets only"
+            ),
+            cost=4.0,
+        ),
+        Method(
             "KD only",
             "semi+teacher",
             params={"max_epochs": 0},
@@ -264,7 +277,9 @@ def robustness_methods() -> list[Method]:
     (they are about the method, not about imbalance or weak teachers).
     """
     main = [
-        m for m in default_methods() if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha")
+        m
+        for m in default_methods()
+        if m.name not in ("ZeroMatch, no aux head", "ZeroMatch, constant alpha", "SetFit")
     ]
     defences = [
         ("ZeroMatch, no calibration", {"calibration": "none"},
@@ -384,9 +399,12 @@ def run_one(
         "n_unlabeled": int(len(pool) - len(lab)),
         "n_eval": len(ds.eval_idx),
     }
-    if method.uses_teacher and ds.teacher_proba is None:
+    skip = "no teacher" if method.uses_teacher and ds.teacher_proba is None else None
+    if method.fit_with == "texts" and ds.texts is None:
+        skip = "no texts"
+    if skip:
         return {**record, "accuracy": float("nan"), "macro_f1": float("nan"), "fit_seconds": None,
-                "skipped": "no teacher"}  # fmt: skip
+                "skipped": skip}  # fmt: skip
 
     y_eval = ds.y[ds.eval_idx]
     extra = {}
@@ -407,7 +425,9 @@ def run_one(
             # "no unlabeled rows" (pseudo-labels), convergence chatter: expected here, not news.
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
-            if method.fit_with == "labeled":
+            if method.fit_with == "texts":
+                est.fit(ds.texts[pool][lab], y_pool[lab])
+            elif method.fit_with == "labeled":
                 est.fit(X_pool[lab], y_pool[lab])
             elif method.fit_with == "semi":
                 est.fit(X_pool, y_semi)
@@ -418,7 +438,10 @@ def run_one(
                 y_fill[lab] = y_pool[lab]
                 est.fit(X_pool, y_fill)
             fit_seconds = time.perf_counter() - t0
-            pred = est.predict(ds.X[ds.eval_idx])
+            t0 = time.perf_counter()
+            pred = est.predict(ds.texts[ds.eval_idx] if method.fit_with == "texts" else ds.X[ds.eval_idx])
+            if method.fit_with == "texts":  # SetFit re-embeds every text it predicts with its fine-tuned body
+                extra["predict_seconds"] = time.perf_counter() - t0
         history = getattr(est, "history_", None)
         if history is not None and len(history):
             stage2 = [row for row in history if row.get("stage") == 2]
