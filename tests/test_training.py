@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from skorch import NeuralNet
@@ -48,7 +50,7 @@ def make_net(data, *, net_kwargs=None, **plan_kwargs):
     torch.manual_seed(0)
     module = ZeroMatchModule(MLPEncoder(X.shape[1], (16,), 0.1), 16, 3, aux_head=True)
     plan = dict(
-        kd_epochs=2, max_epochs=2, batch_size=8, uratio=3, steps_per_epoch=5, min_steps_per_epoch=1, lr=1e-2,
+        kd_epochs=2, max_epochs=2, batch_size=8, uratio=3, steps_per_epoch=5, small_data_steps=(1, 1), lr=1e-2,
         weight_decay=1e-4, warmup_ratio=0.0, p_cutoff=0.95, da_momentum=0.999, lambda_u=1.0, lambda_kd=1.0,
         kd_schedule="linear", aux_head=True, kd_target="hard", weak_augment=Identity(), strong_augment=Identity(),
         seed=0,
@@ -281,3 +283,58 @@ def test_a_callback_ending_the_fit_in_stage1_leaves_a_usable_model(data):
     clf = fit(data, callbacks=[Interrupt()])
     assert list(clf.history_[:, "stage"]) == [1]
     assert np.all(np.isfinite(clf.predict_proba(data[0])))
+
+
+# ------------------------------------------------------------------ the default stage-2 step budget
+
+
+@pytest.mark.parametrize(
+    "n_rows, steps",
+    [
+        (1, 5),  # at least 5 steps an epoch, however small the data
+        (200, 5),
+        (320, 5),
+        (321, 6),  # ceil(321 / 64): from here the budget grows with the data ...
+        (1_000, 16),
+        (1_280, 20),  # ... up to 20 steps ...
+        (3_840, 20),  # ... until one pass of 192-row unlabeled batches is longer
+        (5_000, 27),  # ceil(5000 / 192)
+    ],
+)
+def test_stage2_steps_per_epoch_by_hand(n_rows, steps):
+    from zeromatch_sk._training import stage2_steps_per_epoch
+
+    assert stage2_steps_per_epoch(n_rows, batch_size=64, uratio=3, step_range=(5, 20)) == steps
+
+
+@given(
+    n=st.integers(1, 200_000),
+    batch_size=st.integers(1, 512),
+    uratio=st.integers(1, 8),
+    low=st.integers(1, 20),
+    extra=st.integers(0, 30),
+)
+def test_stage2_steps_per_epoch_grows_with_the_data_and_covers_one_pass(n, batch_size, uratio, low, extra):
+    from zeromatch_sk._training import stage2_steps_per_epoch
+
+    step_range = (low, low + extra)
+    steps = stage2_steps_per_epoch(n, batch_size, uratio, step_range)
+    one_pass = -(-n // (batch_size * uratio))
+    assert steps >= one_pass  # every row of the unlabeled stream is seen each epoch
+    assert steps >= low
+    assert steps <= max(one_pass, low + extra)  # the small-data budget never exceeds its cap
+    assert (
+        stage2_steps_per_epoch(n + 1, batch_size, uratio, step_range) >= steps
+    )  # more data, never fewer steps
+
+
+def test_a_small_default_fit_trains_for_fewer_stage2_steps_than_a_larger_one():
+    X, y_true = make_blobs(n_samples=1_400, centers=2, n_features=4, random_state=0)
+    y = np.where(np.arange(len(y_true)) % 50 == 0, y_true, -1)
+    counts = {}
+    for n in (200, 1_400):
+        clf = ZeroMatchClassifier(kd_epochs=1, max_epochs=2, hidden_layer_sizes=(8,), random_state=0)
+        clf.fit(X[:n], y[:n], pseudo_labels=y_true[:n])
+        stages = np.asarray(clf.history_[:, "stage"])
+        counts[n] = np.asarray(clf.history_[:, "train_batch_count"])[stages == 2].tolist()
+    assert counts == {200: [5, 5], 1_400: [20, 20]}

@@ -27,8 +27,10 @@ __all__ = ["REFERENCE", "ZeroMatchClassifier"]
 #: The published ZeroMatch, every defence off and the reference views: ``ZeroMatchClassifier(**REFERENCE)``.
 REFERENCE = {"defences": "off", "weak_augment": "gaussian", "strong_augment": "scarf"}
 
-#: Each stage-2 epoch has at least this many optimizer steps, so small data still trains.
-MIN_STEPS_PER_EPOCH = 20
+#: Stage-2 epochs of small data, in steps: ``ceil(n_samples / batch_size)`` clipped to this range, when one pass over
+#: the unlabeled stream is shorter. Small fits stay cheap, and data of a few thousand rows still train; chosen on
+#: validation slices (``benchmarks/step_floor.py``). The rule: ``_training.stage2_steps_per_epoch``.
+SMALL_DATA_STEPS = (5, 20)
 
 
 class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
@@ -94,8 +96,10 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
         Unlabeled rows per labeled row in a stage-2 step (``mu``).
     steps_per_epoch : int or None, default=None
         Optimizer steps per stage-2 epoch. ``None`` takes one pass over the
-        unlabeled stream (``ceil(n_samples / (batch_size * uratio))``), but
-        at least 20 steps.
+        unlabeled stream (``ceil(n_samples / (batch_size * uratio))``) or,
+        when that is fewer, ``ceil(n_samples / batch_size)`` steps clipped to
+        5..20, so the budget grows with the data: 200 rows train for 5 steps
+        an epoch, 1,000 rows for 16, 2,000 rows for 20, 10,000 rows for 53.
     lr : float, default=1e-3
         Peak learning rate of AdamW in both stages.
     weight_decay : float, default=1e-4
@@ -578,7 +582,7 @@ class ZeroMatchClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             uratio=self.uratio,
             steps_per_epoch=self.steps_per_epoch,
-            min_steps_per_epoch=MIN_STEPS_PER_EPOCH,
+            small_data_steps=SMALL_DATA_STEPS,
             lr=self.lr,
             weight_decay=self.weight_decay,
             warmup_ratio=self.warmup_ratio,

@@ -118,6 +118,21 @@ def holdout_size(n_rows: int) -> int:
     return round(n_rows * (0.2 if n_rows <= 90_000 else 0.1))
 
 
+def stage2_steps_per_epoch(n_rows: int, batch_size: int, uratio: int, step_range: tuple[int, int]) -> int:
+    """Optimizer steps of one stage-2 epoch when ``steps_per_epoch`` is None.
+
+    One pass over the unlabeled stream, ``ceil(n_rows / (batch_size * uratio))``
+    steps, or, when that is fewer, ``ceil(n_rows / batch_size)`` steps clipped to
+    ``step_range``: small data get a budget that grows with them. With the
+    defaults (batches of 64 and 192 rows, ``step_range=(5, 20)``) 200 rows train
+    for 5 steps an epoch, 1,000 rows for 16, 1,280 to 3,840 rows for 20 and
+    5,000 rows for 27.
+    """
+    low, high = step_range
+    one_pass = math.ceil(n_rows / (batch_size * uratio))
+    return max(one_pass, min(max(math.ceil(n_rows / batch_size), low), high))
+
+
 @dataclass
 class TrainingPlan:
     """Everything the loop needs to know about the algorithm, resolved by the estimator."""
@@ -127,7 +142,9 @@ class TrainingPlan:
     batch_size: int
     uratio: int
     steps_per_epoch: int | None
-    min_steps_per_epoch: int
+    #: Smallest and largest stage-2 epoch, in steps, below one pass over the unlabeled stream (see
+    #: ``stage2_steps_per_epoch``).
+    small_data_steps: tuple[int, int]
     lr: float
     weight_decay: float
     warmup_ratio: float
@@ -337,8 +354,8 @@ class ZeroMatchNet(NeuralNet):
 
     def _stage2_steps(self, n: int) -> int:
         plan = self.plan_
-        return plan.steps_per_epoch or max(
-            math.ceil(n / (plan.batch_size * plan.uratio)), plan.min_steps_per_epoch
+        return plan.steps_per_epoch or stage2_steps_per_epoch(
+            n, plan.batch_size, plan.uratio, plan.small_data_steps
         )
 
     def _begin_stage(self, stage: int, epochs: int, steps: int) -> None:
