@@ -9,7 +9,7 @@ is what holds it there, on validation slices of the pool (the evaluation rows ar
 - AdaMatch (the defaults without a teacher) and the supervised student (labels only): the student without a teacher;
 - an MLP of the student's shape trained on every pool label (the student's ceiling on these pixels).
 
-    python benchmarks/digits_gap.py > benchmarks/digits_gap_results.txt     # about 10 minutes on 2 cores
+    python benchmarks/digits_gap.py > benchmarks/digits_gap_results.txt     # about 3 minutes on 2 cores
 """
 
 from __future__ import annotations

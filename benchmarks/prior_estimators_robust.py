@@ -28,7 +28,8 @@ rule for both samplings can be read off the same table.
     python benchmarks/prior_estimators_robust.py [CACHE_DIR]     # about 3 minutes, one thread
 
 ``prior_estimators_robust_results.txt`` is one run (fortunes cases need ``apt-get install fortunes``; the
-last two columns, ``confirmed`` and ``confirmed-a1`` (the same without the attenuation), were added in a later run).
+last two columns, ``confirmed`` and ``confirmed-a1`` (the same without the attenuation), and the second table, each
+draw's confirmed share before clipping, were added in a later run; the other columns reproduced exactly).
 """
 
 import os
@@ -94,8 +95,9 @@ def estimates(X, P, labeled, yl, k, seed):
     joint_em = R.estimate_prior_em(joint / joint.sum(axis=1, keepdims=True), train_prior=lp)
     switch = em if np.abs(em - cc).sum() <= SWITCH else cc
     median3 = np.median([em, cc, lp], axis=0)
-    return [em, lp, cc, acc, lr_em, joint_em, (em + cc) / 2, switch, median3 / median3.sum(),
-            confirmed(em, cc, lp, cv_accuracy, k), confirmed(em, cc, lp, 1.0, k)]  # fmt: skip
+    (kept, share), (kept_a1, _) = confirmed(em, cc, lp, cv_accuracy, k), confirmed(em, cc, lp, 1.0, k)
+    values = [em, lp, cc, acc, lr_em, joint_em, (em + cc) / 2, switch, median3 / median3.sum(), kept, kept_a1]
+    return values, share
 
 
 def confirmed(em, cc, lp, cv_accuracy, k):
@@ -105,17 +107,19 @@ def confirmed(em, cc, lp, cv_accuracy, k):
     ``(k * accuracy - 1) / (k - 1)`` for symmetric errors, ``accuracy`` cross-fitted on the labels); divided by
     it they estimate the move itself. Its projection on teacher-EM's move, clipped to [0, 1], scales that move:
     a biased teacher on balanced data moves where the labels' classifier does not, and is shrunk back.
+    Returns the estimate and the projection before clipping (the confirmed share).
     """
     a = np.clip((k * cv_accuracy - 1) / (k - 1), 0.1, 1.0)
     d_teacher, d_labels = em - lp, (cc - lp) / a
     norm = d_teacher @ d_teacher
-    c = 1.0 if norm < 1e-12 else float(np.clip(d_labels @ d_teacher / norm, 0.0, 1.0))
-    return lp + c * d_teacher
+    share = 1.0 if norm < 1e-12 else float(d_labels @ d_teacher / norm)
+    return lp + np.clip(share, 0.0, 1.0) * d_teacher, share
 
 
 def main(cache):
     print(f"L1 error against the pool's class frequencies, mean (max) over {N_DRAWS} draws, validation view")
     print(f"{'case':36s} " + "  ".join(f"{n:>16s}" for n in NAMES))
+    shares = {}
     for name in DATASETS:
         try:
             ds = validation_view(load_dataset(name, cache_dir=cache, verbose=0))
@@ -126,14 +130,20 @@ def main(cache):
         X = ds.X[ds.pool_idx].astype(np.float64)
         y, P = ds.y[ds.pool_idx], ds.teacher_proba[ds.pool_idx].astype(np.float64)
         truth = np.bincount(y, minlength=k) / len(y)
-        errors = {n: [] for n in NAMES}
+        errors, shares[name] = {n: [] for n in NAMES}, []
         for seed in range(N_DRAWS):
             _, y_semi = semi_supervised_labels(ds, ds.budgets[0], seed)
             labeled = y_semi >= 0
-            for n, v in zip(NAMES, estimates(X, P, labeled, y_semi[labeled], k, seed)):
+            values, share = estimates(X, P, labeled, y_semi[labeled], k, seed)
+            shares[name].append(share)
+            for n, v in zip(NAMES, values):
                 errors[n].append(np.abs(np.maximum(v, 1e-3) / np.maximum(v, 1e-3).sum() - truth).sum())
         cells = "  ".join(f"{np.mean(v):8.3f} ({np.max(v):4.2f})" for v in errors.values())
         print(f"{name + ' [' + ds.label_sampling[:3] + ']':36s} {cells}", flush=True)
+    print(f"\nconfirmed share (before clipping) per draw: below 0.5 / above 0.7, of {N_DRAWS}")
+    for name, values in shares.items():
+        v = np.array(values)
+        print(f"{name:36s} {(v < 0.5).sum():3d} / {(v > 0.7).sum():3d}   " + " ".join(f"{x:.2f}" for x in v))
 
 
 if __name__ == "__main__":

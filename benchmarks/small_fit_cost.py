@@ -7,7 +7,7 @@ alike); the median wall time is reported with the ratio to the 5,000-row fit, th
 and the accuracy on the benchmark's evaluation rows (1,900, never trained on).
 
 ``--before`` also times every size under the stage-2 step rule before issue 21.3 (one pass over the unlabeled
-stream but at least 20 steps an epoch, patched in this process only), so both rules are measured in one run:
+stream but at least 20 steps an epoch: ``SMALL_DATA_STEPS=(20, 20)``, patched in this process only), so both rules are measured in one run:
 
     python benchmarks/small_fit_cost.py --before > benchmarks/small_fit_cost_results.txt
 
@@ -18,7 +18,6 @@ ag_news``, which reads ``../shared/data``).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import time
@@ -26,8 +25,11 @@ import warnings
 
 import numpy as np
 
+from zeromatch_sk._classifier import SMALL_DATA_STEPS
+
 SIZES = (200, 500, 1000, 2000, 5000)
-RULES = {}
+#: ``SMALL_DATA_STEPS`` of each rule: ``before`` is ``max(one pass, 20)``, the rule before issue 21.3.
+RULES = {"library": SMALL_DATA_STEPS, "before": (20, 20)}
 
 
 def subset(ds, n, seed=0):
@@ -45,18 +47,12 @@ def subset(ds, n, seed=0):
     return ds.X[rows], y, ds.teacher_proba[rows]
 
 
-def steps_before(net, n):
-    """The stage-2 epoch before issue 21.3: one pass over the unlabeled stream, at least 20 steps."""
-    plan = net.plan_
-    return plan.steps_per_epoch or max(math.ceil(n / (plan.batch_size * plan.uratio)), 20)
-
-
 def one_fit(ds, n, rule):
+    import zeromatch_sk._classifier as classifier_module
     from zeromatch_sk import ZeroMatchClassifier
-    from zeromatch_sk._training import ZeroMatchNet
 
     X, y, P = subset(ds, n)
-    ZeroMatchNet._stage2_steps = RULES[rule]
+    classifier_module.SMALL_DATA_STEPS = RULES[rule]  # read by the fit's training plan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -70,9 +66,6 @@ def one_fit(ds, n, rule):
 
 
 def main():
-    from zeromatch_sk._training import ZeroMatchNet
-
-    RULES.update(library=ZeroMatchNet._stage2_steps, before=steps_before)
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES))
     p.add_argument("--before", action="store_true", help="also time the step rule before issue 21.3")

@@ -1,9 +1,9 @@
 """Which stage-2 step budget keeps small fits cheap without costing small pools accuracy? (issue 21.3)
 
 Before issue 21.3, stage 2 ran ``max(ceil(n / (batch_size * uratio)), 20)`` steps per epoch for 60 epochs, so every
-pool under 3,840 rows cost the same 1,200 steps (a 200-row fit cost 0.86x a 5,000-row one, ``small_fit_cost.py``).
-This study fits ZeroMatch with the library's defaults under several rules (``ZeroMatchNet._stage2_steps``, patched in
-this process only) on every benchmark case whose pool is small enough to be affected (the bundled demo sample, the
+pool under 3,840 rows cost the same 1,200 steps (a 200-row fit cost 0.76x a 5,000-row one, ``small_fit_cost_results.txt``).
+This study fits ZeroMatch with the library's defaults under several rules (``SMALL_DATA_STEPS``, patched in this
+process only) on every benchmark case whose pool is small enough to be affected (the bundled demo sample, the
 digits cells, the robustness cases and the tabular cases: the AG News and TREC cells of the main benchmark have pools
 of 5,700 and 4,965 rows and do not change), and prints each case's mean accuracy and its paired difference to the
 rule before, with the standard error. The rules: ``floorF`` is ``max(one pass, F)`` (``floor20`` the rule before);
@@ -18,7 +18,7 @@ rule before, with the standard error. The rules: ``floorF`` is ``max(one pass, F
 
 Each process runs one fit at a time on one torch thread; run two shards side by side on two cores.
 ``step_floor_results.txt`` holds the committed summaries, ``step_floor_runs.jsonl`` the runs behind them (the
-``validation`` field tells the two apart).
+``validation`` field tells the two apart; ``floor`` names the rule).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import math
 import warnings
 
 import numpy as np
@@ -47,30 +46,21 @@ def seeds_arg(text):
     return list(range(int(lo), int(hi or lo) + 1))
 
 
-def rule_steps(rule):
-    """Stage-2 steps per epoch under ``rule``: ``floorF`` is ``max(pass, F)``; ``capped`` is the proposed rule
-    ``max(pass, min(ceil(n / batch_size), 20))``, a floor that shrinks with the data below 1,280 rows."""
-
-    def steps(net, n):
-        plan = net.plan_
-        one_pass = math.ceil(n / (plan.batch_size * plan.uratio))
-        if rule == "capped":
-            return plan.steps_per_epoch or max(one_pass, min(math.ceil(n / plan.batch_size), 20))
-        return plan.steps_per_epoch or max(one_pass, int(rule.removeprefix("floor")))
-
-    return steps
+#: Each rule as the library's ``SMALL_DATA_STEPS`` range of ``_training.stage2_steps_per_epoch``: ``(F, F)`` is
+#: ``max(one pass, F)``, ``(1, 20)`` caps ``ceil(n / batch_size)`` at 20; ``library`` leaves the range as it is.
+RULES = {"floor20": (20, 20), "floor5": (5, 5), "capped": (1, 20), "library": None}
 
 
 def run(args):
     import torch
 
-    from zeromatch_sk._training import ZeroMatchNet
+    import zeromatch_sk._classifier as classifier_module
     from zeromatch_sk.benchmark import load_dataset, validation_view
     from zeromatch_sk.benchmark._methods import default_methods, run_one
 
     torch.set_num_threads(1)
-    if args.rule != "library":  # "library": the rule as the library has it, unpatched
-        ZeroMatchNet._stage2_steps = rule_steps(args.rule)
+    if RULES[args.rule] is not None:  # read by every fit's training plan
+        classifier_module.SMALL_DATA_STEPS = RULES[args.rule]
     method = next(m for m in default_methods() if m.name == "ZeroMatch")
     index, count = (int(v) for v in args.shard.split("/"))
     tasks = []
@@ -136,7 +126,7 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
     r.add_argument(
-        "--rule", required=True, help="floor20 (the rule before), floor5, ..., capped, or library (as it is)"
+        "--rule", required=True, choices=RULES, help="floor20 is the rule before; library as it is"
     )
     r.add_argument("--seeds", type=seeds_arg, default=seeds_arg("0-4"))
     r.add_argument("--validation", action="store_true")
